@@ -1,0 +1,56 @@
+"""``modelprof list``: the bundled models and the toy nets."""
+
+from __future__ import annotations
+
+from ..profilers.pipeline import bundled_param_count, toy_param_count
+from .options import FormatOpt
+from .render import Column, OutputFormat, View, count, emit
+
+SCHEMA_VERSION = 1
+
+
+def list_models(fmt: FormatOpt = OutputFormat.table) -> None:
+    """Bundled models (hub id, alias, family, class, params) and toy nets."""
+    from ..models.bundled import bundled_models
+    from ..models.toys import TOYS
+
+    rows = []
+    for model in bundled_models():
+        config = model.load_config()
+        rows.append(
+            {
+                "name": model.hub_id,
+                "alias": model.alias if model.alias != model.hub_id.lower() else "",
+                "kind": "bundled",
+                "family": config.get("model_type", ""),
+                "class": (config.get("architectures") or [""])[0],
+                "params": bundled_param_count(model.hub_id),
+                "input": "",
+                "description": "",
+            }
+        )
+    for spec in TOYS.values():
+        rows.append(
+            {
+                "name": spec.model_type,
+                "alias": "",
+                "kind": "toy",
+                "family": "toy",
+                "class": spec.net,
+                "params": toy_param_count(spec.name),
+                "input": "x".join(map(str, spec.input_shape)),
+                "description": spec.description,
+            }
+        )
+    columns = [
+        Column("name", "name", "left"),
+        Column("alias", "alias", "left"),
+        Column("family", "family", "left"),
+        Column("class", "class", "left"),
+        Column("params", "params", text=lambda r: count(r["params"])),
+        Column("input", "default input", "left"),
+        Column("description", "description", "left"),
+    ]
+    payload = {"schema_version": SCHEMA_VERSION, "models": rows}
+    notes = ["params: the `architectures` class as bundled (use `modelprof params NAME --base` for the backbone)"]
+    emit(View("Bundled models and toy nets", columns, rows, payload, notes), fmt)

@@ -1,0 +1,142 @@
+"""Rendering of command results: rich table, JSON, CSV or markdown.
+
+A command describes its output once as a :class:`View` (a title, columns over
+row dicts, note lines, and the JSON payload); the format picks how to print it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Callable
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # row key; also the CSV header
+    header: str  # table / markdown header
+    align: str = "right"
+    text: Callable[[dict], str] | None = None  # display text; default str(row[key])
+    indent: bool = False  # indent by row["depth"] in the terminal table
+
+    def display(self, row: dict, indented: bool = False) -> str:
+        if self.text is not None:
+            shown = self.text(row)
+        else:
+            value = row.get(self.key)
+            shown = "" if value is None else str(value)
+        return "  " * row.get("depth", 0) + shown if indented and self.indent else shown
+
+
+@dataclass
+class View:
+    title: str
+    columns: list[Column]
+    rows: list[dict]
+    payload: dict  # the JSON document
+    notes: list[str] = field(default_factory=list)  # lines printed under the table
+    row_styles: list[str] | None = None  # rich style per row, table format only
+
+
+def count(n: int | float | None) -> str:
+    """Exact integer with thousands separators (``102,267,648``)."""
+    return "" if n is None else f"{int(n):,}"
+
+
+def si(n: int | float | None, unit: str = "") -> str:
+    """Compact decimal magnitude (``11.17 G``), for humans."""
+    if n is None:
+        return ""
+    value = float(n)
+    for scale, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.2f} {prefix}{unit}".rstrip()
+    return f"{int(value)} {unit}".rstrip()
+
+
+def size(n_bytes: int | None) -> str:
+    """Binary size (``390.12 MiB``)."""
+    if n_bytes is None:
+        return ""
+    value = float(n_bytes)
+    for scale, prefix in ((1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if value >= scale:
+            return f"{value / scale:.2f} {prefix}"
+    return f"{int(value)} B"
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.1f}%" if whole else "-"
+
+
+def emit(view: View, fmt: OutputFormat) -> None:
+    """Print ``view`` on stdout in format ``fmt``."""
+    {
+        OutputFormat.json: _emit_json,
+        OutputFormat.csv: _emit_csv,
+        OutputFormat.markdown: _emit_markdown,
+        OutputFormat.table: _emit_table,
+    }[OutputFormat(fmt)](view)
+
+
+def _emit_json(view: View) -> None:
+    sys.stdout.write(json.dumps(view.payload, indent=2) + "\n")
+
+
+def _emit_csv(view: View) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([c.key for c in view.columns])
+    for row in view.rows:
+        writer.writerow(["" if row.get(c.key) is None else row.get(c.key) for c in view.columns])
+    sys.stdout.write(buffer.getvalue())
+
+
+def _emit_markdown(view: View) -> None:
+    lines = [f"### {view.title}", ""]
+    lines.append("| " + " | ".join(c.header for c in view.columns) + " |")
+    lines.append("|" + "|".join("---:" if c.align == "right" else ":---" for c in view.columns) + "|")
+    for row in view.rows:
+        cells = [c.display(row).replace("|", "\\|") for c in view.columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    if view.notes:
+        lines.append("")
+        lines.extend(f"- {note}" for note in view.notes)
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def console(stderr: bool = False):
+    """A rich console; wide and uncoloured when not writing to a terminal."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    tty = stream.isatty()
+    width = None if tty else int(os.environ.get("COLUMNS", "0") or 0) or 200
+    return Console(file=stream, width=width, no_color=not tty, highlight=False, soft_wrap=False)
+
+
+def _emit_table(view: View) -> None:
+    from rich.table import Table
+
+    table = Table(title=view.title, title_justify="left", header_style="bold")
+    for column in view.columns:
+        table.add_column(column.header, justify=column.align, no_wrap=column.align == "right")
+    for i, row in enumerate(view.rows):
+        style = view.row_styles[i] if view.row_styles else None
+        table.add_row(*(column.display(row, indented=True) for column in view.columns), style=style)
+    out = console()
+    out.print(table)
+    for note in view.notes:
+        out.print(note, markup=False)

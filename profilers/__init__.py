@@ -1,0 +1,2 @@
+"""Counting: parameter accounting, the counter registry and its adapters,
+the analytic formulas, reconciliation and budgets. Nothing here prints."""

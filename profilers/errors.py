@@ -1,0 +1,24 @@
+"""The one exception type the CLI maps to an exit code.
+
+Anything raised as a :class:`ModelprofError` is an expected failure: the CLI
+prints its message on one line and exits with ``exit_code``. Any other
+exception is a bug and keeps its traceback.
+"""
+
+
+class ModelprofError(Exception):
+    """An expected failure; ``str(error)`` is the one-line message."""
+
+    exit_code = 2
+
+
+class BadInput(ModelprofError):
+    """Unknown model, unreadable or invalid config, bad option or budget file (exit 2)."""
+
+    exit_code = 2
+
+
+class CounterFailed(ModelprofError):
+    """A counter failed while ``--strict`` was given (exit 3)."""
+
+    exit_code = 3
