@@ -14,6 +14,7 @@ import sys
 import typer
 
 from ..profilers.errors import ModelprofError
+from .flops_cmd import flops
 from .list_cmd import list_models
 from .params_cmd import params
 
@@ -28,6 +29,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("params")(params)
+app.command("flops")(flops)
 app.command("list")(list_models)
 
 

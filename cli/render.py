@@ -48,6 +48,7 @@ class View:
     payload: dict  # the JSON document
     notes: list[str] = field(default_factory=list)  # lines printed under the table
     row_styles: list[str] | None = None  # rich style per row, table format only
+    csv_columns: list[Column] | None = None  # raw columns for CSV, when they differ from the table's
 
 
 def count(n: int | float | None) -> str:
@@ -55,15 +56,15 @@ def count(n: int | float | None) -> str:
     return "" if n is None else f"{int(n):,}"
 
 
-def si(n: int | float | None, unit: str = "") -> str:
-    """Compact decimal magnitude (``11.17 G``), for humans."""
+def si(n: int | float | None) -> str:
+    """Compact decimal magnitude (``11.17G``, ``589.8k``), for humans."""
     if n is None:
         return ""
     value = float(n)
     for scale, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= scale:
-            return f"{value / scale:.2f} {prefix}{unit}".rstrip()
-    return f"{int(value)} {unit}".rstrip()
+            return f"{value / scale:.2f}{prefix}"
+    return f"{int(value)}"
 
 
 def size(n_bytes: int | None) -> str:
@@ -98,9 +99,10 @@ def _emit_json(view: View) -> None:
 def _emit_csv(view: View) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([c.key for c in view.columns])
+    columns = view.csv_columns or view.columns
+    writer.writerow([c.key for c in columns])
     for row in view.rows:
-        writer.writerow(["" if row.get(c.key) is None else row.get(c.key) for c in view.columns])
+        writer.writerow(["" if row.get(c.key) is None else row.get(c.key) for c in columns])
     sys.stdout.write(buffer.getvalue())
 
 
@@ -109,7 +111,7 @@ def _emit_markdown(view: View) -> None:
     lines.append("| " + " | ".join(c.header for c in view.columns) + " |")
     lines.append("|" + "|".join("---:" if c.align == "right" else ":---" for c in view.columns) + "|")
     for row in view.rows:
-        cells = [c.display(row).replace("|", "\\|") for c in view.columns]
+        cells = [c.display(row).replace("|", "\\|").replace("\n", "<br>") for c in view.columns]
         lines.append("| " + " | ".join(cells) + " |")
     if view.notes:
         lines.append("")
@@ -129,14 +131,16 @@ def console(stderr: bool = False):
 
 def _emit_table(view: View) -> None:
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=view.title, title_justify="left", header_style="bold")
+    table = Table(header_style="bold")
     for column in view.columns:
         table.add_column(column.header, justify=column.align, no_wrap=column.align == "right")
     for i, row in enumerate(view.rows):
         style = view.row_styles[i] if view.row_styles else None
-        table.add_row(*(column.display(row, indented=True) for column in view.columns), style=style)
+        table.add_row(*(Text(column.display(row, indented=True)) for column in view.columns), style=style)
     out = console()
+    out.print(view.title, markup=False, highlight=False)
     out.print(table)
     for note in view.notes:
         out.print(note, markup=False)

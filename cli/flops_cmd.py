@@ -1,0 +1,296 @@
+"""``modelprof flops MODEL``: every counter on the same model and input, reconciled."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from ..models.inputs import InputSpec
+from ..profilers.errors import BadInput, CounterFailed
+from ..profilers.pipeline import FlopsResult, profile_flops
+from ..profilers.units import parse_quantity
+from .options import BaseOpt, FormatOpt, ModelArg, TrustRemoteCodeOpt
+from .params_cmd import model_title
+from .progress import progress_reporter
+from .render import Column, OutputFormat, View, count, emit, si
+
+SCHEMA_VERSION = 1
+
+
+class Mode(str, Enum):
+    forward = "forward"
+    train = "train"
+
+
+class Attn(str, Enum):
+    eager = "eager"
+    sdpa = "sdpa"
+
+
+class By(str, Enum):
+    module = "module"
+    op = "op"
+
+
+def flops(
+    model: ModelArg,
+    counters: Annotated[
+        Optional[str],
+        typer.Option("--counters", "-c", help="Comma-separated counters [default: all]: analytic, torch, fvcore, thop, ptflops (both backends), ptflops-pytorch, ptflops-aten."),
+    ] = None,
+    batch: Annotated[int, typer.Option("--batch", "-b", min=1, help="Batch size.")] = 1,
+    seq_len: Annotated[int, typer.Option("--seq-len", "-n", min=1, help="Sequence length of text models.")] = 128,
+    decoder_seq_len: Annotated[Optional[int], typer.Option("--decoder-seq-len", min=1, help="Decoder length of encoder-decoder models [default: --seq-len].")] = None,
+    image_size: Annotated[Optional[int], typer.Option("--image-size", min=1, help="Image side of vision models [default: from the config].")] = None,
+    input_shape: Annotated[Optional[str], typer.Option("--input-shape", help="Input tensor shape, e.g. 1,3,224,224 (Python factories and toys).")] = None,
+    mode: Annotated[Mode, typer.Option("--mode", help="forward, or train = forward + backward of a scalar loss (measured).")] = Mode.forward,
+    attn: Annotated[Optional[Attn], typer.Option("--attn", help="Attention implementation to build HuggingFace models with [default: transformers' own].")] = None,
+    depth: Annotated[int, typer.Option("--depth", "-d", min=0, help="Module rows down to this depth (root = 0).")] = 1,
+    by: Annotated[By, typer.Option("--by", help="Rows by module, or by operator category.")] = By.module,
+    base: BaseOpt = False,
+    fmt: FormatOpt = OutputFormat.table,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 3 when any counter fails.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds each counter may run.")] = 300.0,
+    max_memory: Annotated[Optional[str], typer.Option("--max-memory", help="Skip real-tensor counters that need more than this, e.g. 8GiB [default: available memory].")] = None,
+    trust_remote_code: TrustRemoteCodeOpt = False,
+) -> None:
+    """Forward (or training-step) cost counted by every counter, reconciled: MACs, FLOPs = 2 x MACs, other ops."""
+    spec = InputSpec(batch, seq_len, decoder_seq_len, image_size, _shape(input_shape))
+    with progress_reporter(enabled=fmt in (OutputFormat.table, OutputFormat.markdown)) as on_progress:
+        result = profile_flops(
+            model,
+            counters=[c for c in counters.split(",") if c.strip()] if counters else None,
+            spec=spec,
+            mode=mode.value,
+            base=base,
+            attn=attn.value if attn else None,
+            trust_remote_code=trust_remote_code,
+            depth=depth,
+            view=by.value,
+            timeout_s=timeout,
+            max_memory=_bytes(max_memory),
+            on_progress=on_progress,
+        )
+    emit(flops_view(result), fmt)
+    if strict and result.failed():
+        raise CounterFailed(f"counter(s) failed: {', '.join(result.failed())} (--strict)")
+
+
+def _shape(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    parts = re.split(r"\s*[,x]\s*", text.strip())
+    shape = tuple(int(part) for part in parts) if all(part.isdigit() for part in parts) else ()
+    if not shape or any(size < 1 for size in shape):
+        raise BadInput(f"--input-shape {text!r}: expected positive sizes like 1,3,224,224")
+    return shape
+
+
+def _bytes(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_quantity(text)
+    except ValueError as error:
+        raise BadInput(f"--max-memory: {error}") from None
+
+
+def flops_payload(result: FlopsResult) -> dict:
+    """The JSON contract of ``flops``."""
+    reference = result.reference
+    spec = result.spec
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "model": result.model.as_json(),
+        "input": {
+            "batch": spec.batch,
+            "seq_len": spec.seq_len,
+            "decoder_seq_len": spec.decoder_seq_len,
+            "image_size": spec.image_size,
+            "tensors": result.inputs,
+            "tokens": result.tokens,
+        },
+        "mode": result.mode,
+        "attention": result.attn or "default",
+        "params": {"total": result.params.total, "trainable": result.params.trainable},
+        "counters": {name: _counter_json(result, name) for name in result.results},
+        "reference": {
+            "counter": result.table.reference,
+            "macs": reference.macs if reference else None,
+            "flops": reference.flops if reference else None,
+        },
+        "rows": [
+            {
+                "path": row.path,
+                "op": row.op,
+                "depth": row.depth,
+                "type": row.type,
+                "params": row.params,
+                "values": row.values,
+                "reference": row.reference,
+                "other_ops": row.other_ops,
+                "reasons": row.reasons,
+            }
+            for row in result.table.rows
+        ],
+        "legend": legend(result),
+        "notes": list(result.model.notes),
+    }
+
+
+def _counter_json(result: FlopsResult, name: str) -> dict:
+    counted = result.results[name]
+    meta = result.counters[name]
+    ok = counted.ok
+    payload = {
+        "native_unit": counted.native_unit,
+        "label": meta.label,
+        "counts": meta.counts,
+        "status": counted.status,
+        "reason": counted.reason,
+        "macs": counted.macs if ok else None,
+        "flops": counted.flops if ok else None,
+        "other_ops": counted.other_ops if ok else None,
+        "printed": counted.printed,
+        "params": counted.params,
+        "seconds": round(counted.seconds, 3),
+        "uncounted": [{"path": u.path, "op": u.op, "calls": u.calls} for u in counted.uncounted],
+        "notes": list(counted.notes),
+    }
+    if counted.phases:
+        payload["phases"] = {phase: {"macs": macs, "flops": 2 * macs} for phase, macs in counted.phases.items()}
+    return payload
+
+
+def legend(result: FlopsResult) -> list[str]:
+    reference = result.table.reference or "none"
+    attention = result.attn or "transformers' default (sdpa where supported)"
+    hf = result.model.source not in ("toy", "python")
+    lines = [
+        "MACs: multiply-accumulates of matmul-like ops (linear, attention score and weighted-sum products, conv, recurrent gates).",
+        "FLOPs = 2 x MACs (one multiply and one add each); nothing else is ever folded in.",
+        "other ops: operations that are not multiply-accumulates (norms, activations, softmax, elementwise, pooling) that a tool added to its own total.",
+        f"reference: {reference}; the reference counts attention matmuls whatever the attention implementation.",
+        "✓ equals the reference; -category: misses MACs of that category; +category / +bias: counts more, or counts bias adds as MACs; "
+        "+N other: non-MAC ops the tool adds to its total (other_ops).",
+    ]
+    if hf:
+        lines.insert(4, f"attention implementation built: {attention} (--attn eager|sdpa to choose).")
+    return lines
+
+
+def _cell(row, name: str) -> str:
+    value = row.values.get(name)
+    if value is None:
+        return "-"
+    tags = " ".join(dict.fromkeys(f.tag for f in row.findings.get(name, ()) if f.kind != "other_ops"))
+    mark = " ✓" if row.reference is not None and value == row.reference else ""
+    other = row.other_ops.get(name)
+    return f"{si(value)}{mark}" + (f" {tags}" if tags else "") + (f"\n+{si(other)} other" if other else "")
+
+
+def flops_view(result: FlopsResult) -> View:
+    table = result.table
+    names = list(result.results)
+    shown = [n for n in names if result.results[n].status != "skipped"]
+    rows = []
+    for row in table.rows:
+        flat = {
+            "path": row.path,
+            "op": row.op or "",
+            "depth": row.depth,
+            "type": row.type,
+            "params": row.params,
+            "reference_macs": row.reference,
+            "reference_flops": 2 * row.reference if row.reference is not None else None,
+            "_row": row,
+        }
+        for name in shown:
+            flat[f"{name}_macs"] = row.values.get(name)
+            flat[f"{name}_other_ops"] = row.other_ops.get(name)
+            flat[f"{name}_reason"] = row.reasons.get(name, "")
+        rows.append(flat)
+    first = (
+        [Column("op", "operator", "left")]
+        if table.view == "op"
+        else [Column("path", "module", "left", lambda r: r["path"] or "(root)", indent=True),
+              Column("params", "params", text=lambda r: count(r["params"]))]
+    )
+    columns = [
+        *first,
+        Column("reference_macs", f"MACs ({table.reference or 'no reference'})", text=lambda r: si(r["reference_macs"])),
+        Column("reference_flops", "FLOPs", text=lambda r: si(r["reference_flops"])),
+        *(Column(f"{n}_macs", f"{n} MACs", text=lambda r, n=n: _cell(r["_row"], n)) for n in shown),
+    ]
+    csv_extra = [Column(f"{n}_{part}", f"{n} {part}") for n in shown for part in ("other_ops", "reason")]
+    title = model_title(result.model, "FLOPs") + f" · {_input_text(result)} · {result.mode}"
+    view = View(title, columns, rows, flops_payload(result), summary(result))
+    view.csv_columns = [*first[:1], Column("depth", "depth"), Column("type", "type"), *columns[len(first[:1]):], *csv_extra]
+    return view
+
+
+def _input_text(result: FlopsResult) -> str:
+    return ", ".join(f"{name} {'x'.join(map(str, t['shape']))}" for name, t in result.inputs.items())
+
+
+def summary(result: FlopsResult) -> list[str]:
+    """Lines under the table: what each counter printed and what it counts,
+    why the totals differ, the training-step rule of thumb, the legend."""
+    lines = ["", "Counters (what each printed, and what it really counts):"]
+    root = result.table.rows[0] if result.table.rows and result.table.view == "module" else None
+    for name, counted in result.results.items():
+        meta = result.counters[name]
+        if not counted.ok:
+            lines.append(f"  {name}: {counted.status}: {counted.reason}")
+            continue
+        printed = f"printed {count(counted.printed)} {meta.label}" if counted.printed is not None else "computed"
+        parts = f"{count(counted.macs)} MACs = {count(counted.flops)} FLOPs"
+        if counted.other_ops:
+            parts += f" + {count(counted.other_ops)} other ops"
+        params = f"; params {count(counted.params)}" if counted.params is not None else ""
+        lines.append(f"  {name}: {printed} -> {parts}{params} ({counted.seconds:.1f} s)")
+        lines.append(f"      counts {meta.counts}")
+        if counted.uncounted:
+            lines.append(f"      ran but not counted: {uncounted_summary(counted.uncounted)}")
+    if root is not None and root.findings:
+        lines.append("")
+        lines.append(f"Why they differ from the reference ({result.table.reference}), whole model:")
+        for name, found in root.findings.items():
+            lines.append(f"  {name}: " + "; ".join(f.text for f in found))
+    if result.mode == "train":
+        lines.extend(["", *rule_of_thumb(result)])
+    lines.append("")
+    lines.extend(legend(result))
+    lines.extend(result.model.notes)
+    return lines
+
+
+def uncounted_summary(uncounted, limit: int = 8) -> str:
+    """``aten::tanh x2, aten::sigmoid x1`` over the whole model, most frequent first."""
+    calls: dict[str, int] = {}
+    for item in uncounted:
+        calls[item.op] = calls.get(item.op, 0) + item.calls
+    ranked = sorted(calls.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ", ".join(f"{op} x{n}" for op, n in ranked[:limit])
+    return shown + (f" and {len(ranked) - limit} more" if len(ranked) > limit else "")
+
+
+def rule_of_thumb(result: FlopsResult) -> list[str]:
+    """The 2NT / 4NT rule of the CS336 seed beside the measured step."""
+    counted = result.results.get("torch")
+    n, tokens = result.params.total, result.tokens
+    lines = [
+        f"Rule of thumb (seed 003): forward 2·N·T = {count(2 * n * tokens)} FLOPs, backward 4·N·T = {count(4 * n * tokens)}, "
+        f"step 6·N·T = {count(6 * n * tokens)} (N = {count(n)} params, T = {count(tokens)} tokens)."
+    ]
+    if counted is not None and counted.ok and counted.phases:
+        forward, backward = counted.phases["forward"], counted.phases["backward"]
+        lines.append(
+            f"Measured by torch: forward {count(2 * forward)} FLOPs + backward {count(2 * backward)} = "
+            f"{count(2 * (forward + backward))} FLOPs (backward/forward = {backward / forward:.2f})."
+            if forward else "Measured by torch: no forward FLOPs."
+        )
+    return lines

@@ -1,0 +1,138 @@
+"""``torch``: PyTorch's own ``FlopCounterMode``, run on meta tensors.
+
+FlopCounterMode has a shape formula per aten op (mm, addmm, bmm, baddbmm,
+convolution, scaled-dot-product attention, ...) and counts 2 FLOPs per
+multiply-add; bias adds, norms and activations are not counted. On the meta
+device no kernel runs, so any model size fits and fused CPU kernels (flash
+SDPA, the LSTM kernel) decompose into ops it has formulas for. A training step
+is forward plus the backward of :func:`harness.training_loss`, measured.
+It runs under FakeTensorMode (see :func:`_fake_tensors`).
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..records import CounterResult
+from . import Counter, CountJob, register
+
+NATIVE_PER_MAC = 2
+
+
+@register
+class TorchCounter(Counter):
+    name = "torch"
+    native_unit = "flop"
+    label = "FLOPs"
+    counts = "2 FLOPs per multiply-add of matmul, conv and attention ops; bias, norms, activations not counted"
+    order = 20
+    measures_train = True
+
+    def measure(self, prepared, job: CountJob) -> CounterResult:
+        import torch
+        from torch.utils.flop_counter import FlopCounterMode
+
+        from .harness import exclusive, module_stack, to_records, training_loss
+
+        started = time.perf_counter()
+        root = type(prepared.model).__name__
+        # One FlopCounterMode context for the whole step: its module tracker
+        # attributes backward ops to modules only when it saw their forward.
+        with module_stack(prepared.model) as stack, _fake_tensors(), FlopCounterMode(display=False) as mode, \
+                _Census(stack, prepared.modules) as census:
+            if job.mode == "train":
+                output = prepared.model(*prepared.args, **prepared.kwargs)
+                forward = mode.get_total_flops()
+                training_loss(output).backward()
+            else:
+                with torch.no_grad():
+                    prepared.model(*prepared.args, **prepared.kwargs)
+                forward = mode.get_total_flops()
+        total = mode.get_total_flops()
+        phases = {"forward": forward // NATIVE_PER_MAC, "backward": (total - forward) // NATIVE_PER_MAC}
+        totals: dict[str, dict[str, int]] = {}
+        for name, ops in mode.get_flop_counts().items():
+            path = _canonical(name, root)
+            if path is not None:
+                totals[path] = {str(op): n for op, n in ops.items()}
+        records = to_records(exclusive(totals), prepared.modules, per_mac=NATIVE_PER_MAC)
+        return CounterResult(
+            counter=self.name,
+            native_unit=self.native_unit,
+            status="ok",
+            records=records,
+            uncounted=census.uncounted(),
+            seconds=time.perf_counter() - started,
+            printed=total,
+            label=self.label,
+            phases=phases if job.mode == "train" else {},
+        )
+
+
+def _census_mode():
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    return TorchDispatchMode
+
+
+class _Census:
+    """Notes the non-MAC operators that ran (activations, norms, softmax,
+    elementwise, pooling), which FlopCounterMode has no formula for and
+    leaves out, each in the module it ran in."""
+
+    def __init__(self, stack: list[str], modules):
+        self.stack = stack
+        self.modules = modules
+        self.seen: dict[tuple[str, str], int] = {}
+        self.mode = None
+
+    def __enter__(self):
+        census = self
+
+        class Mode(_census_mode()):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                key = (census.stack[-1], str(func._overloadpacket))
+                census.seen[key] = census.seen.get(key, 0) + 1
+                return func(*args, **(kwargs or {}))
+
+        self.mode = Mode()
+        self.mode.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.mode.__exit__(*exc)
+
+    def uncounted(self):
+        from ..ops import category, is_mac
+        from ..records import Uncounted
+
+        found = []
+        for (path, op), calls in sorted(self.seen.items()):
+            info = self.modules.get(path)
+            kind = category(op, info.type if info else None, info.owns_params if info else False)
+            if kind != "other" and not is_mac(kind):
+                found.append(Uncounted(path, op, kind, calls))
+        return tuple(found)
+
+
+def _fake_tensors():
+    """FakeTensorMode over the meta model: still no memory, and transformers
+    treats the tensors as traced, so its data-dependent mask checks (which
+    would call ``.item()`` on meta tensors) take their tracing-safe path."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    return FakeTensorMode(allow_non_fake_inputs=True)
+
+
+def _canonical(name: str, root: str) -> str | None:
+    """FlopCounterMode's module names ("Global", "BertModel.encoder.layer.0") -> paths.
+
+    "Global" holds everything, including ops outside the root module (the
+    loss of a training step), so it stands for the root; the root's own
+    entry would count those ops twice and is dropped.
+    """
+    if name == "Global":
+        return ""
+    if name == root:
+        return None
+    return name.removeprefix(root + ".") if name.startswith(root + ".") else None
