@@ -79,6 +79,8 @@ class CounterResult:
     phases: dict = field(default_factory=dict)  # {"forward": macs, "backward": macs} when measured apart
     module_params: dict = field(default_factory=dict)  # path -> parameters the tool attributes there (its own)
     idle_modules: tuple[str, ...] = ()  # modules with parameters whose forward never ran under the tool
+    groups: tuple[dict, ...] = ()  # analytic: [{"name", "path", "formula", "macs", "params", "count"}]
+    active_params: int | None = None  # analytic, mixture of experts: parameters one token uses
     notes: tuple[str, ...] = ()
 
     @property

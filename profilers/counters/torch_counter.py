@@ -6,11 +6,13 @@ multiply-add; bias adds, norms and activations are not counted. On the meta
 device no kernel runs, so any model size fits and fused CPU kernels (flash
 SDPA, the LSTM kernel) decompose into ops it has formulas for. A training step
 is forward plus the backward of :func:`harness.training_loss`, measured.
-It runs under FakeTensorMode (see :func:`_fake_tensors`).
+On meta models it runs under FakeTensorMode (see :func:`_fake_tensors`); given
+a model with real weights it counts a real forward pass.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from ..records import CounterResult
@@ -38,7 +40,9 @@ class TorchCounter(Counter):
         root = type(prepared.model).__name__
         # One FlopCounterMode context for the whole step: its module tracker
         # attributes backward ops to modules only when it saw their forward.
-        with module_stack(prepared.model) as stack, _fake_tensors(), FlopCounterMode(display=False) as mode, \
+        on_meta = any(p.is_meta for p in prepared.model.parameters())
+        fake = _fake_tensors() if on_meta else contextlib.nullcontext()
+        with module_stack(prepared.model) as stack, fake, FlopCounterMode(display=False) as mode, \
                 _Census(stack, prepared.modules) as census:
             if job.mode == "train":
                 output = prepared.model(*prepared.args, **prepared.kwargs)
