@@ -1,6 +1,6 @@
 """The ``modelprof`` Typer app and the single place errors become exit codes.
 
-Exit codes: 0 success; 1 a budget check failed; 2 bad input (unknown model,
+Exit codes: 0 success; 1 a budget check failed (``check``); 2 bad input (unknown model,
 malformed config, invalid option or budget file); 3 a counter failed under
 ``--strict``; 70 an internal error (a bug). Expected errors print one line on
 stderr; ``MODELPROF_DEBUG=1`` adds the traceback.
@@ -14,6 +14,7 @@ import sys
 import typer
 
 from ..profilers.errors import ModelprofError
+from .check_cmd import check
 from .flops_cmd import flops
 from .list_cmd import list_models
 from .params_cmd import params
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 app.command("params")(params)
 app.command("flops")(flops)
+app.command("check")(check)
 app.command("list")(list_models)
 
 

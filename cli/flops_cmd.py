@@ -55,6 +55,7 @@ def flops(
     strict: Annotated[bool, typer.Option("--strict", help="Exit 3 when any counter fails.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds each counter may run.")] = 300.0,
     max_memory: Annotated[Optional[str], typer.Option("--max-memory", help="Skip real-tensor counters that need more than this, e.g. 8GiB [default: available memory].")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Print the analytic counter's per-layer formulas with the config's numbers filled in.")] = False,
     trust_remote_code: TrustRemoteCodeOpt = False,
 ) -> None:
     """Forward (or training-step) cost counted by every counter, reconciled: MACs, FLOPs = 2 x MACs, other ops."""
@@ -75,6 +76,8 @@ def flops(
             on_progress=on_progress,
         )
     emit(flops_view(result), fmt)
+    if explain and fmt in (OutputFormat.table, OutputFormat.markdown):
+        emit(explain_view(result), fmt)
     if strict and result.failed():
         raise CounterFailed(f"counter(s) failed: {', '.join(result.failed())} (--strict)")
 
@@ -115,7 +118,7 @@ def flops_payload(result: FlopsResult) -> dict:
         },
         "mode": result.mode,
         "attention": result.attn or "default",
-        "params": {"total": result.params.total, "trainable": result.params.trainable},
+        "params": _params_json(result),
         "counters": {name: _counter_json(result, name) for name in result.results},
         "reference": {
             "counter": result.table.reference,
@@ -160,9 +163,52 @@ def _counter_json(result: FlopsResult, name: str) -> dict:
         "uncounted": [{"path": u.path, "op": u.op, "calls": u.calls} for u in counted.uncounted],
         "notes": list(counted.notes),
     }
+    if counted.groups:
+        payload["groups"] = [dict(group) for group in counted.groups]
+    if counted.active_params is not None:
+        payload["params_active"] = counted.active_params
     if counted.phases:
         payload["phases"] = {phase: {"macs": macs, "flops": 2 * macs} for phase, macs in counted.phases.items()}
     return payload
+
+
+def _params_json(result: FlopsResult) -> dict:
+    params = {"total": result.params.total, "trainable": result.params.trainable}
+    analytic = result.results.get("analytic")
+    if analytic is not None and analytic.active_params is not None:
+        params["active"] = analytic.active_params
+    return params
+
+
+def explain_view(result: FlopsResult) -> View:
+    """The analytic counter's formula groups: per repetition, times count, total."""
+    analytic = result.results.get("analytic")
+    if analytic is None or not analytic.ok:
+        why = analytic.reason if analytic is not None else "the analytic counter was not selected"
+        raise BadInput(f"--explain needs the analytic counter: {why}")
+    rows = []
+    for group in analytic.groups:
+        each = group["macs"] // group["count"] if group["count"] and group["macs"] % group["count"] == 0 else None
+        rows.append({**group, "each": each, "depth": 0})
+    rows.append({"name": "total", "path": "", "formula": "", "filled": "", "each": None, "count": None,
+                 "macs": analytic.macs, "params": analytic.params, "depth": 0})
+    columns = [
+        Column("name", "part", "left"),
+        Column("path", "modules", "left"),
+        Column("formula", "MACs per repetition", "left",
+               lambda r: f"{r['formula']} = {r['filled']}" if r["formula"] and r["filled"] != r["formula"] else r["formula"]),
+        Column("each", "each", text=lambda r: count(r["each"]) if r["each"] is not None and r["count"] and r["count"] > 1 else ""),
+        Column("count", "x", text=lambda r: str(r["count"]) if r["count"] and r["count"] > 1 else ""),
+        Column("macs", "MACs", text=lambda r: count(r["macs"])),
+        Column("params", "params", text=lambda r: count(r["params"])),
+    ]
+    notes = [
+        f"total {count(analytic.macs)} MACs = {count(analytic.flops)} FLOPs; {count(analytic.params)} params"
+        + (f" ({count(analytic.active_params)} active per token)" if analytic.active_params is not None else ""),
+        "B batch, n sequence length (m: decoder length); MACs count multiply-accumulates of matmul-like ops only.",
+        *analytic.notes,
+    ]
+    return View(f"Analytic formulas for {result.model.name} ({result.model.class_name})", columns, rows, {}, notes)
 
 
 def legend(result: FlopsResult) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..profilers.pipeline import bundled_param_count, toy_param_count
+from ..profilers.pipeline import profile_params
 from .options import FormatOpt
 from .render import Column, OutputFormat, View, count, emit
 
@@ -24,7 +24,7 @@ def list_models(fmt: FormatOpt = OutputFormat.table) -> None:
                 "kind": "bundled",
                 "family": config.get("model_type", ""),
                 "class": (config.get("architectures") or [""])[0],
-                "params": bundled_param_count(model.hub_id),
+                "params": profile_params(model.hub_id, analytic=None).report.total,
                 "input": "",
                 "description": "",
             }
@@ -37,7 +37,7 @@ def list_models(fmt: FormatOpt = OutputFormat.table) -> None:
                 "kind": "toy",
                 "family": "toy",
                 "class": spec.net,
-                "params": toy_param_count(spec.name),
+                "params": profile_params(spec.model_type, analytic=None).report.total,
                 "input": "x".join(map(str, spec.input_shape)),
                 "description": spec.description,
             }

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import Annotated
+
+import typer
+
 from ..profilers.params import DTYPE_BYTES, ParamReport
 from ..profilers.pipeline import ParamsResult, profile_params
 from ..profilers.records import ModelInfo
@@ -11,17 +16,32 @@ from .render import Column, OutputFormat, View, count, emit, percent, size
 SCHEMA_VERSION = 1
 
 
+class ParamsCounter(str, Enum):
+    torch = "torch"
+    analytic = "analytic"
+
+
 def params(
     model: ModelArg,
     depth: DepthOpt = 2,
     base: BaseOpt = False,
     dtype: DtypeOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    counters: Annotated[
+        ParamsCounter,
+        typer.Option("--counters", "-c", help="torch: build the model on the meta device; analytic: closed forms from the config, without importing torch."),
+    ] = ParamsCounter.torch,
     trust_remote_code: TrustRemoteCodeOpt = False,
     show_empty: ShowEmptyOpt = False,
 ) -> None:
     """Parameters by module: counts, shares, trainable/frozen, tied weights once, bytes."""
-    result = profile_params(model, base=base, dtype=dtype.value if dtype else None, trust_remote_code=trust_remote_code)
+    result = profile_params(
+        model,
+        base=base,
+        dtype=dtype.value if dtype else None,
+        trust_remote_code=trust_remote_code,
+        analytic=counters is ParamsCounter.analytic,
+    )
     emit(params_view(result, depth, show_empty), fmt)
 
 
@@ -87,16 +107,20 @@ def params_view(result: ParamsResult, depth: int | None, show_empty: bool = Fals
     if report.tied:
         columns.append(Column("tied", "tied (counted elsewhere)", "left"))
     payload = {"schema_version": SCHEMA_VERSION, "model": result.model.as_json(), **params_payload(report, depth, show_empty)}
+    if result.active_params is not None:
+        payload["params"]["active"] = result.active_params
     payload["notes"] = list(result.model.notes)
-    return View(model_title(result.model, "Parameters"), columns, rows, payload, params_notes(report, result.model))
+    return View(model_title(result.model, "Parameters"), columns, rows, payload, params_notes(report, result.model, result.active_params))
 
 
-def params_notes(report: ParamReport, info: ModelInfo) -> list[str]:
+def params_notes(report: ParamReport, info: ModelInfo, active: int | None = None) -> list[str]:
     notes = [
         f"total {count(report.total)} params · trainable {count(report.trainable)} · frozen {count(report.frozen)}",
         f"embedding {count(report.embedding)} · non-embedding {count(report.non_embedding)}",
         f"size {count(report.bytes)} bytes ({size(report.bytes)}) at {report.dtype}",
     ]
+    if active is not None:
+        notes.append(f"active per token (mixture of experts, top-k routed + shared): {count(active)}")
     if report.tied:
         shown = ", ".join(f"{t.param} = {t.same_as}" for t in report.tied[:4])
         more = f" and {len(report.tied) - 4} more" if len(report.tied) > 4 else ""

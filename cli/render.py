@@ -107,6 +107,11 @@ def _emit_csv(view: View) -> None:
 
 
 def _emit_markdown(view: View) -> None:
+    sys.stdout.write(markdown(view))
+
+
+def markdown(view: View) -> str:
+    """``view`` as a markdown heading, table and bullet list of notes."""
     lines = [f"### {view.title}", ""]
     lines.append("| " + " | ".join(c.header for c in view.columns) + " |")
     lines.append("|" + "|".join("---:" if c.align == "right" else ":---" for c in view.columns) + "|")
@@ -115,8 +120,8 @@ def _emit_markdown(view: View) -> None:
         lines.append("| " + " | ".join(cells) + " |")
     if view.notes:
         lines.append("")
-        lines.extend(f"- {note}" for note in view.notes)
-    sys.stdout.write("\n".join(lines) + "\n")
+        lines.extend(f"- {note}" for note in view.notes if note.strip())
+    return "\n".join(lines) + "\n"
 
 
 def console(stderr: bool = False):

@@ -22,6 +22,20 @@ from .records import CounterResult, ModelInfo
 class ParamsResult:
     model: ModelInfo
     report: ParamReport
+    active_params: int | None = None  # mixture of experts, from the analytic counter
+    counted_by: str = "meta build"  # or "analytic"
+
+
+@dataclass(frozen=True)
+class Structure:
+    """The model as the parent process knows it, without counting anything."""
+
+    class_name: str
+    report: ParamReport
+    biases: dict  # path -> size of the module's own bias, for the reconciliation
+    notes: tuple[str, ...]
+    example_inputs: object = None  # from a Python factory
+    active_params: int | None = None
 
 
 def default_dtype(source: ModelSource) -> str | None:
@@ -34,32 +48,60 @@ def default_dtype(source: ModelSource) -> str | None:
         return None
 
 
+def analytic_structure(source: ModelSource, *, base: bool, spec: InputSpec, dtype: str | None) -> Structure:
+    """The parameter tree from closed forms (no torch); raises ``Unsupported``."""
+    from .analytic import Spec, Unsupported, analyze
+    from .analytic._tree import param_report
+
+    if source.config is None:
+        raise Unsupported("a Python factory has no config to read")
+    analysis = analyze(
+        dict(source.config),
+        Spec(dict(source.config), base, spec.batch, spec.seq_len, spec.decoder_seq_len or spec.seq_len,
+             spec.image_size, spec.input_shape),
+    )
+    report = param_report(analysis, dtype)
+    return Structure(analysis.class_name, report, {}, tuple(analysis.notes), active_params=analysis.active_params)
+
+
+def built_structure(source: ModelSource, *, base: bool, attn: str | None, trust_remote_code: bool, dtype: str | None) -> Structure:
+    """The parameter tree of the model built on the meta device (imports torch)."""
+    built = build_model(source, device="meta", base=base, attn=attn, trust_remote_code=trust_remote_code)
+    report = count_parameters(built.module, dtype=dtype)
+    return Structure(built.class_name, report, _bias_sizes(built.module), tuple(built.notes), built.example_inputs)
+
+
 def profile_params(
     name: str,
     *,
     base: bool = False,
     dtype: str | None = None,
     trust_remote_code: bool = False,
+    analytic: bool | None = False,
 ) -> ParamsResult:
-    """Resolve ``name``, build it on the meta device and account its parameters.
+    """Resolve ``name`` and account its parameters: from the model built on
+    the meta device (``analytic=False``), from closed forms without torch
+    (``True``), or closed forms where the analytic counter knows the model and
+    the build otherwise (``None``).
 
     Bytes use ``dtype`` when given, else the config's checkpoint dtype, else
-    each tensor's own dtype.
+    each tensor's own dtype (fp32 for closed forms).
     """
+    from .analytic import Unsupported
+
     source = resolve(name)
-    built = build_model(source, device="meta", base=base, trust_remote_code=trust_remote_code)
-    report = count_parameters(built.module, dtype=dtype or default_dtype(source))
-    info = ModelInfo(source.name, source.kind, built.class_name, source.location, tuple(built.notes))
-    return ParamsResult(info, report)
-
-
-def bundled_param_count(hub_id: str) -> int:
-    """Total parameters of a bundled model's ``architectures`` class."""
-    return profile_params(hub_id).report.total
-
-
-def toy_param_count(name: str) -> int:
-    return profile_params("toy:" + name).report.total
+    dtype = dtype or default_dtype(source)
+    structure, counted_by = None, "meta build"
+    if analytic is not False:
+        try:
+            structure, counted_by = analytic_structure(source, base=base, spec=InputSpec(), dtype=dtype), "analytic"
+        except Unsupported as why:
+            if analytic:
+                raise BadInput(f"{source.name}: the analytic counter cannot count this model: {why}") from None
+    if structure is None:
+        structure = built_structure(source, base=base, attn=None, trust_remote_code=trust_remote_code, dtype=dtype)
+    info = ModelInfo(source.name, source.kind, structure.class_name, source.location, structure.notes)
+    return ParamsResult(info, structure.report, structure.active_params, counted_by)
 
 
 @dataclass(frozen=True)
@@ -111,13 +153,12 @@ def profile_flops(
     source = resolve(name)
     chosen = select_counters(counters)
     plan = plan_inputs(source, spec)
-    built = build_model(source, device="meta", base=base, attn=attn, trust_remote_code=trust_remote_code)
+    structure = _flops_structure(source, chosen, spec=spec, base=base, attn=attn, trust_remote_code=trust_remote_code)
     if plan is None:
-        if built.example_inputs is None:
+        if structure.example_inputs is None:
             raise BadInput(f"{source.name}: the factory returned no example inputs; pass --input-shape")
-        plan = plan_from_tensors(*factory_inputs(built.example_inputs, "meta"))
-    report = count_parameters(built.module)
-    biases = _bias_sizes(built.module)
+        plan = plan_from_tensors(*factory_inputs(structure.example_inputs, "meta"))
+    report = structure.report
     job = CountJob(source, spec, mode, base, attn, trust_remote_code)
     budget = max_memory if max_memory is not None else available_bytes()
     results: dict[str, CounterResult] = {}
@@ -128,16 +169,29 @@ def profile_flops(
         results,
         reference=reference,
         modules=list(report.rows(None, show_empty=True)),
-        biases=biases,
+        biases=structure.biases,
         blind_spots={c.name: dict(c.blind_spots) for c in chosen},
         depth=depth,
         view=view,
     )
-    info = ModelInfo(source.name, source.kind, built.class_name, source.location, tuple(built.notes))
+    info = ModelInfo(source.name, source.kind, structure.class_name, source.location, structure.notes)
     return FlopsResult(
         info, report, plan.describe(), spec, plan.tokens, mode, attn,
         results, {c.name: c for c in chosen}, table,
     )
+
+
+def _flops_structure(source, chosen, *, spec, base, attn, trust_remote_code) -> Structure:
+    """Closed forms when every chosen counter is torch-free and the analytic
+    counter knows the model (so nothing imports torch), else the meta build."""
+    from .analytic import Unsupported
+
+    if not any(c.needs_torch for c in chosen):
+        try:
+            return analytic_structure(source, base=base, spec=spec, dtype=None)
+        except Unsupported:
+            pass
+    return built_structure(source, base=base, attn=attn, trust_remote_code=trust_remote_code, dtype=None)
 
 
 def _run_counter(counter, job, plan, params, budget, timeout_s, on_progress) -> CounterResult:

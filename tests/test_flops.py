@@ -57,7 +57,7 @@ def test_torch_counter_matches_closed_forms(toy):
 
 def test_seed_net_every_counter_agrees():
     result = profile_flops("toy:seed-net")
-    assert set(result.results) == {"torch", "fvcore", "thop", "ptflops-pytorch", "ptflops-aten"}
+    assert set(result.results) == {"analytic", "torch", "fvcore", "thop", "ptflops-pytorch", "ptflops-aten"}
     for name, counted in result.results.items():
         assert counted.ok, (name, counted.reason)
         assert counted.macs == 3_145_728 and counted.flops == 6_291_456, name
@@ -97,15 +97,17 @@ def bert_sdpa():
 
 def test_bert_reference_split(bert_sdpa):
     assert BERT_LINEAR == 10_872_225_792 and BERT_ATTENTION == 301_989_888
-    assert bert_sdpa.table.reference == "torch"
-    assert bert_sdpa.reference.macs == 11_174_215_680
+    assert bert_sdpa.table.reference == "analytic"
+    assert bert_sdpa.results["torch"].macs == bert_sdpa.reference.macs == 11_174_215_680
     assert bert_sdpa.reference.flops == 22_348_431_360
     assert by_category(bert_sdpa, "torch") == {"linear": BERT_LINEAR, "attention": BERT_ATTENTION}
+    assert by_category(bert_sdpa, "analytic") == {"linear": BERT_LINEAR, "attention": BERT_ATTENTION}
 
 
 def test_bert_other_tools_as_they_print(bert_sdpa):
     printed = {name: r.printed for name, r in bert_sdpa.results.items()}
     assert printed == {
+        "analytic": 11_174_215_680,
         "torch": 22_348_431_360,
         "fvcore": 10_884_513_792,  # linear + layer_norm, SDPA lost
         "thop": 10_882_056_192,
@@ -338,14 +340,14 @@ def test_json_contract(cli):
     assert payload["model"] == {"name": "toy:attention", "source": "toy", "class": "SelfAttention", "location": "toy:attention"}
     assert payload["input"]["tensors"] == {"arg0": {"shape": [1, 64, 256], "dtype": "float32"}}
     assert payload["mode"] == "forward"
-    assert set(payload["counters"]) == {"torch", "fvcore", "thop", "ptflops-pytorch", "ptflops-aten"}
+    assert set(payload["counters"]) == {"analytic", "torch", "fvcore", "thop", "ptflops-pytorch", "ptflops-aten"}
     for counter in payload["counters"].values():
         assert set(counter) >= {"native_unit", "status", "reason", "macs", "flops", "other_ops", "params", "seconds"}
         assert counter["flops"] == 2 * counter["macs"]
     assert payload["counters"]["torch"]["native_unit"] == "flop"
     assert payload["counters"]["thop"]["native_unit"] == "mac"
     # 4*64*256^2 + 2*64^2*256
-    assert payload["reference"] == {"counter": "torch", "macs": 18_874_368, "flops": 37_748_736}
+    assert payload["reference"] == {"counter": "analytic", "macs": 18_874_368, "flops": 37_748_736}
     root = payload["rows"][0]
     assert set(root) >= {"path", "op", "values", "reference", "reasons"}
     assert root["path"] == "" and root["values"]["thop"] == 4 * 64 * 256**2

@@ -165,6 +165,11 @@ class Builder:
         """A bare nn.Parameter owned directly by a module."""
         self._add(Leaf(path, type, category, numel))
 
+    def formula_note(self, name: str, formula: str, macs: int, **symbols: int) -> None:
+        """A closed form over several groups (a whole layer, say), checked by
+        the caller and shown under the formulas."""
+        self.notes.append(f"{name}: {formula} = {fill(formula, symbols)} = {macs:,} MACs")
+
     def sequential(self, path: str) -> None:
         """Mark ``path`` as an nn.Sequential (numbered children, but a module row of its own)."""
         self.sequentials.add(path)

@@ -71,9 +71,23 @@ def encoder(spec: Spec, b: Builder, prefix: str, pooler: bool) -> None:
         with b.group("layer norms (no MACs)", f"{prefix}encoder.layer.*", "2 x 2·H params", H=H):
             b.norm(f"{layer}.attention.output.LayerNorm", H)
             b.norm(f"{layer}.output.LayerNorm", H)
+    layer_note(b, B=B, n=n, H=H, F=F)
     if pooler:
         with b.group("pooler (first token)", f"{prefix}pooler", "B·H²", B=B, H=H):
             b.linear(f"{prefix}pooler.dense", H, H, rows=B, bias=True)
+
+
+def layer_note(b: Builder, *, B: int, n: int, H: int, F: int) -> None:
+    """Seed 001's per-layer closed form and where attention takes over."""
+    macs = 4 * B * n * H * H + 2 * B * n * H * F + 2 * B * n * n * H
+    if F == 4 * H:
+        b.formula_note("one encoder layer", "12·B·n·H² + 2·B·n²·H", macs, B=B, n=n, H=H)
+        b.notes.append(
+            f"self-attention (4nH² + 2n²H) outgrows the FFN (8nH²) once n > 2H = {2 * H:,} tokens; "
+            f"the quadratic 2n²H outgrows all 12nH² once n > 6H = {6 * H:,}"
+        )
+    else:
+        b.formula_note("one encoder layer", "4·B·n·H² + 2·B·n·H·F + 2·B·n²·H", macs, B=B, n=n, H=H, F=F)
 
 
 def head(spec: Spec, b: Builder, architecture: str | None) -> None:

@@ -1,0 +1,111 @@
+"""``modelprof check [FILE]``: budgets for CI, with exit codes and reports.
+
+Exit 0 when every model is within its limits, 1 when any limit is exceeded
+(or could not be measured), 2 when the budget file is invalid.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..profilers.budgets import BudgetReport, LimitCheck, check_budgets, find_budget_file, load_budget_file
+from .options import FormatOpt
+from .render import Column, OutputFormat, View, count, emit, markdown
+
+SCHEMA_VERSION = 1
+
+
+def check(
+    file: Annotated[
+        Optional[Path],
+        typer.Argument(help="Budget file [default: ./modelprof.toml, else [tool.modelprof] in ./pyproject.toml].", show_default=False),
+    ] = None,
+    fmt: FormatOpt = OutputFormat.table,
+    junit_xml: Annotated[Optional[Path], typer.Option("--junit-xml", help="Also write a JUnit XML report here (one testcase per limit).")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds each counter may run.")] = 300.0,
+) -> None:
+    """Check models against the parameter and FLOP budgets of a budget file (exit 1 on any excess)."""
+    path = file if file is not None else find_budget_file(Path.cwd())
+    report = check_budgets(load_budget_file(path), timeout_s=timeout)
+    view = check_view(report)
+    emit(view, fmt)
+    if junit_xml is not None:
+        write_junit(report, junit_xml)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(markdown(view) + "\n")
+    raise typer.Exit(0 if report.passed else 1)
+
+
+def _status(check: LimitCheck) -> str:
+    if check.actual is None:
+        return "ERROR"
+    return "pass" if check.passed else "FAIL"
+
+
+def _headroom(check: LimitCheck) -> str:
+    return "" if check.headroom is None else f"{check.headroom:+.1f}%"
+
+
+def check_view(report: BudgetReport) -> View:
+    rows = [
+        {
+            "model": c.model,
+            "limit_key": c.key,
+            "actual": c.actual,
+            "limit": c.limit,
+            "unit": c.unit,
+            "headroom_percent": None if c.headroom is None else round(c.headroom, 2),
+            "status": _status(c),
+            "source": c.error or c.source,
+        }
+        for c in report.checks
+    ]
+    columns = [
+        Column("model", "model", "left"),
+        Column("limit_key", "limit", "left"),
+        Column("actual", "actual", text=lambda r: count(r["actual"]) if r["actual"] is not None else "-"),
+        Column("limit", "budget", text=lambda r: f"{'≥' if r['limit_key'].startswith('min_') else '≤'} {count(r['limit'])}"),
+        Column("unit", "unit", "left"),
+        Column("headroom_percent", "headroom", text=lambda r: "" if r["headroom_percent"] is None else f"{r['headroom_percent']:+.1f}%"),
+        Column("status", "status", "left"),
+        Column("source", "counted by", "left"),
+    ]
+    failures = report.failures
+    verdict = "all limits hold" if not failures else f"{len(failures)} of {len(report.checks)} limits exceeded or not measured"
+    payload = {
+        "schema_version": SCHEMA_VERSION,
+        "file": str(report.path),
+        "passed": report.passed,
+        "checks": [{k: v for k, v in row.items()} for row in rows],
+    }
+    notes = [f"{report.path}: {verdict}", "headroom: share of the budget left (negative: over budget)"]
+    return View(f"Budgets in {report.path}", columns, rows, payload, notes)
+
+
+def write_junit(report: BudgetReport, path: Path) -> None:
+    """One testsuite, one testcase per (model, limit), a failure element per excess."""
+    failures = sum(1 for c in report.checks if c.actual is not None and not c.passed)
+    errors = sum(1 for c in report.checks if c.actual is None)
+    suites = ET.Element("testsuites", name="modelprof", tests=str(len(report.checks)), failures=str(failures), errors=str(errors))
+    suite = ET.SubElement(
+        suites, "testsuite", name=f"modelprof budgets ({report.path.name})", tests=str(len(report.checks)),
+        failures=str(failures), errors=str(errors), skipped="0",
+    )
+    for check in report.checks:
+        case = ET.SubElement(suite, "testcase", classname=f"modelprof.{check.model}", name=check.key, time="0")
+        if check.actual is None:
+            ET.SubElement(case, "error", message=check.error, type="NotMeasured").text = check.error
+        elif not check.passed:
+            relation = "above" if check.kind == "max" else "below"
+            message = f"{check.model} {check.key}: {check.actual:,} {check.unit} is {relation} the budget {check.limit:,} ({_headroom(check)})"
+            ET.SubElement(case, "failure", message=message, type="BudgetExceeded").text = f"{message}; counted by {check.source}"
+        ET.SubElement(case, "system-out").text = f"{check.actual} {check.unit} (budget {check.kind} {check.limit}; {check.source})"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
