@@ -154,6 +154,11 @@ def _row(results, ref, reference, explain, *, path, op, depth, type_, params) ->
     return Row(path, op, depth, type_, params, ref_tally.total if ref_tally else None, values, other, findings)
 
 
+def _why(result: CounterResult) -> str:
+    """The counter's own account of idle modules, if it gave one."""
+    return f"; {result.notes[0]}" if result.notes else ": a fused kernel ran instead of their forward"
+
+
 class _Explainer:
     def __init__(self, biases: dict[str, int], blind_spots: dict, modules: list[ModuleParams]):
         self.biases = biases
@@ -201,7 +206,7 @@ class _Explainer:
             return f": saw {ops} but has no formula for it"
         idle = [m for m in result.idle_modules if _in(m, path)]
         if idle:
-            return f": the forward of {len(idle)} module(s) with weights never ran under it (e.g. {idle[0]}), a fused kernel ran instead"
+            return f": {len(idle)} module(s) with weights did no work it could count (e.g. {idle[0]}){_why(result)}"
         spot = self.blind_spots.get(name, {}).get(kind)
         return f": {spot}" if spot else ""
 

@@ -29,6 +29,7 @@ class ModuleInfo:
     type: str
     owns_params: bool  # has parameters of its own (not only in children)
     bias: int  # elements of its own ``bias`` parameter, 0 if none
+    expert_bank: bool = False  # owns 3-D weights: one matrix per expert (fused mixture of experts)
 
 
 @dataclass
@@ -63,7 +64,12 @@ def module_table(model: nn.Module) -> dict[str, ModuleInfo]:
     for path, module in model.named_modules(remove_duplicate=False):
         own = dict(module.named_parameters(recurse=False))
         bias = own.get("bias")
-        table[path] = ModuleInfo(type(module).__name__, bool(own), bias.numel() if isinstance(bias, torch.Tensor) else 0)
+        table[path] = ModuleInfo(
+            type(module).__name__,
+            bool(own),
+            bias.numel() if isinstance(bias, torch.Tensor) else 0,
+            any(p.dim() >= 3 for p in own.values()),
+        )
     return table
 
 

@@ -42,16 +42,19 @@ class TorchCounter(Counter):
         # attributes backward ops to modules only when it saw their forward.
         on_meta = any(p.is_meta for p in prepared.model.parameters())
         fake = _fake_tensors() if on_meta else contextlib.nullcontext()
-        with module_stack(prepared.model) as stack, fake, FlopCounterMode(display=False) as mode, \
-                _Census(stack, prepared.modules) as census:
-            if job.mode == "train":
-                output = prepared.model(*prepared.args, **prepared.kwargs)
-                forward = mode.get_total_flops()
-                training_loss(output).backward()
-            else:
-                with torch.no_grad():
-                    prepared.model(*prepared.args, **prepared.kwargs)
-                forward = mode.get_total_flops()
+        args, kwargs = prepared.args, prepared.kwargs
+        with module_stack(prepared.model) as stack, fake as fake_mode:
+            if fake_mode is not None:  # inputs too, so transformers sees traced tensors
+                args, kwargs = _as_fake(fake_mode, args), _as_fake(fake_mode, kwargs)
+            with FlopCounterMode(display=False) as mode, _Census(stack, prepared.modules) as census:
+                if job.mode == "train":
+                    output = prepared.model(*args, **kwargs)
+                    forward = mode.get_total_flops()
+                    training_loss(output).backward()
+                else:
+                    with torch.no_grad():
+                        prepared.model(*args, **kwargs)
+                    forward = mode.get_total_flops()
         total = mode.get_total_flops()
         phases = {"forward": forward // NATIVE_PER_MAC, "backward": (total - forward) // NATIVE_PER_MAC}
         totals: dict[str, dict[str, int]] = {}
@@ -60,6 +63,13 @@ class TorchCounter(Counter):
             if path is not None:
                 totals[path] = {str(op): n for op, n in ops.items()}
         records = to_records(exclusive(totals), prepared.modules, per_mac=NATIVE_PER_MAC)
+        counted = {r.path for r in records if r.macs}
+        experts = tuple(p for p, info in prepared.modules.items() if info.expert_bank and p not in counted)
+        notes = (
+            (f"routing is data-dependent: on meta tensors no token reached the experts of {len(experts)} "
+             "mixture-of-experts layer(s); the analytic counter routes each token to its top-k experts",)
+            if experts and on_meta else ()
+        )
         return CounterResult(
             counter=self.name,
             native_unit=self.native_unit,
@@ -70,6 +80,8 @@ class TorchCounter(Counter):
             printed=total,
             label=self.label,
             phases=phases if job.mode == "train" else {},
+            idle_modules=experts,
+            notes=notes,
         )
 
 
@@ -126,6 +138,14 @@ def _fake_tensors():
     from torch._subclasses.fake_tensor import FakeTensorMode
 
     return FakeTensorMode(allow_non_fake_inputs=True)
+
+
+def _as_fake(fake_mode, inputs):
+    """Tensors in ``inputs`` (a tuple or dict) as fake tensors of ``fake_mode``."""
+    import torch
+    from torch.utils._pytree import tree_map
+
+    return tree_map(lambda t: fake_mode.from_tensor(t) if isinstance(t, torch.Tensor) else t, inputs)
 
 
 def _canonical(name: str, root: str) -> str | None:
