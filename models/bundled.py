@@ -1,6 +1,6 @@
-"""Bundled configs: real published ``config.json`` files shipped in ``configs/hub``.
+"""Bundled configs: real published ``config.json`` files shipped in ``configs/hf-hub``.
 
-A bundled model is one folder ``configs/hub/<hub id>/config.json``; the folder
+A bundled model is one folder ``configs/hf-hub/<hub id>/config.json``; the folder
 tree is the only list. Each model answers to its hub id (case-insensitive) and
 to a short alias derived from it (see :func:`alias_for`).
 """
@@ -35,9 +35,10 @@ def alias_for(hub_id: str) -> str:
 
 
 def hub_root() -> Path:
-    """``configs/hub``: beside this package both in the repository and once
-    installed (``modelprof/configs`` next to ``modelprof/models``)."""
-    return Path(__file__).resolve().parent.parent / "configs" / "hub"
+    """``configs/hf-hub``: beside this package both in the repository and once
+    installed (``modelprof/configs`` next to ``modelprof/models``). The folder
+    name is not a Python identifier, so packaging treats it as data only."""
+    return Path(__file__).resolve().parent.parent / "configs" / "hf-hub"
 
 
 @lru_cache(maxsize=1)

@@ -14,7 +14,7 @@ import pytest
 from modelprof.cli.app import run
 
 REPO = Path(__file__).resolve().parent.parent
-BUNDLED = REPO / "configs" / "hub"
+BUNDLED = REPO / "configs" / "hf-hub"
 
 
 @pytest.fixture(autouse=True)

@@ -61,9 +61,9 @@ def test_wheel_installs_under_one_namespace(wheel):
 
 
 def test_wheel_carries_bundled_configs(wheel):
-    shipped = {name for name in wheel if name.startswith("modelprof/configs/hub/") and name.endswith("config.json")}
+    shipped = {name for name in wheel if name.startswith("modelprof/configs/hf-hub/") and name.endswith("config.json")}
     on_disk = {
-        "modelprof/configs/" + path.relative_to(REPO / "configs").as_posix() for path in (REPO / "configs" / "hub").rglob("config.json")
+        "modelprof/configs/" + path.relative_to(REPO / "configs").as_posix() for path in (REPO / "configs" / "hf-hub").rglob("config.json")
     }
     assert shipped == on_disk and len(shipped) >= 17
 
