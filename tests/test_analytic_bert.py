@@ -66,12 +66,31 @@ def test_random_configs(heads, head_dim, layers, inter, vocab, positions, types,
     assert_exact(config, base=head is None, batch=batch, seq_len=seq)
 
 
+@pytest.mark.parametrize("head", ["BertForMaskedLM", "BertForPreTraining"])
+def test_untied_decoder(head):
+    config = dict(bundled("bert-base-uncased"), architectures=[head], num_hidden_layers=1, tie_word_embeddings=False)
+    analytic = assert_exact(config, base=False, seq_len=8)
+    tied = assert_exact(dict(config, tie_word_embeddings=True), base=False, seq_len=8)
+    # an own decoder weight V*H and bias V
+    assert analytic.params - tied.params == 30522 * 768 + 30522
+
+
+def test_decoder_with_cross_attention_counts_its_weights_only():
+    config = dict(bundled("bert-base-uncased"), architectures=["BertLMHeadModel"], num_hidden_layers=2,
+                  is_decoder=True, add_cross_attention=True)
+    analytic = assert_exact(config, base=False, seq_len=8)
+    plain = assert_exact(dict(config, add_cross_attention=False), base=False, seq_len=8)
+    # per layer: Q,K,V,O 4*(H^2 + H) + LayerNorm 2H; never run on input_ids alone
+    assert analytic.params - plain.params == 2 * (4 * (768**2 + 768) + 2 * 768)
+    assert analytic.macs == plain.macs
+
+
 def test_unsupported_variant_is_skipped():
     from .analytic_check import job_for
     from modelprof.profilers.counters import get_counter
 
     config = dict(bundled("bert-base-uncased"), add_cross_attention=True)
     result = get_counter("analytic").count(job_for(config, base=True))
-    assert result.status == "skipped" and "cross-attention" in result.reason
+    assert result.status == "skipped" and result.reason == "add_cross_attention needs is_decoder (transformers refuses the config)"
     unknown = get_counter("analytic").count(job_for({"model_type": "mamba"}, base=True))
     assert unknown.status == "skipped" and unknown.reason == "unsupported model_type mamba"

@@ -22,7 +22,7 @@ tied to the word embeddings and its bias to ``predictions.bias`` unless
 from __future__ import annotations
 
 from . import Builder, Spec, Unsupported, family
-from .roberta import check_span_head, refusal
+from ._bertlike import check_span_head, refusal, span_head, token_classifier
 
 # Head classes: does the backbone keep its pooler.
 _POOLER = {
@@ -119,8 +119,7 @@ def layer_macs(spec: Spec, b: Builder, layer: str, pattern: str, H: int, F: int)
 
 
 def head(spec: Spec, b: Builder, architecture: str, H: int) -> None:
-    B, n, labels = spec.batch, spec.seq_len, spec.num_labels
-    rows = B * n
+    B, labels = spec.batch, spec.num_labels
     if architecture in ("AlbertForPreTraining", "AlbertForMaskedLM"):
         mlm_head(spec, b, H)
     if architecture == "AlbertForPreTraining":
@@ -130,11 +129,9 @@ def head(spec: Spec, b: Builder, architecture: str, H: int) -> None:
         with b.group("classifier (pooled)", "classifier", "B·H·labels", B=B, H=H, labels=labels):
             b.linear("classifier", H, labels, rows=B, bias=True)
     elif architecture == "AlbertForTokenClassification":
-        with b.group("classifier (every token)", "classifier", "B·n·H·labels", B=B, n=n, H=H, labels=labels):
-            b.linear("classifier", H, labels, rows=rows, bias=True)
+        token_classifier(spec, b, H)
     elif architecture == "AlbertForQuestionAnswering":
-        with b.group("span head (every token)", "qa_outputs", "B·n·H·2", B=B, n=n, H=H):
-            b.linear("qa_outputs", H, 2, rows=rows, bias=True)
+        span_head(spec, b, H)
 
 
 def mlm_head(spec: Spec, b: Builder, H: int) -> None:

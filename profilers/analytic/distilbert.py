@@ -20,7 +20,7 @@ first token.
 from __future__ import annotations
 
 from . import Builder, Spec, Unsupported, family
-from .roberta import check_span_head, refusal
+from ._bertlike import check_span_head, first_token_classifier, refusal, span_head, token_classifier
 
 _HEADS = (
     "DistilBertForMaskedLM", "DistilBertForSequenceClassification", "DistilBertForTokenClassification",
@@ -85,20 +85,14 @@ def block(spec: Spec, b: Builder, stack: str, i: int, H: int, h: int) -> None:
 
 
 def head(spec: Spec, b: Builder, architecture: str, H: int) -> None:
-    B, n, labels = spec.batch, spec.seq_len, spec.num_labels
-    rows = B * n
     if architecture == "DistilBertForMaskedLM":
         mlm_head(spec, b, H)
     elif architecture == "DistilBertForSequenceClassification":
-        with b.group("classification head (first token)", "classifier", "B·H² + B·H·labels", B=B, H=H, labels=labels):
-            b.linear("pre_classifier", H, H, rows=B, bias=True)
-            b.linear("classifier", H, labels, rows=B, bias=True)
+        first_token_classifier(spec, b, H, "pre_classifier", "classifier")
     elif architecture == "DistilBertForTokenClassification":
-        with b.group("classifier (every token)", "classifier", "B·n·H·labels", B=B, n=n, H=H, labels=labels):
-            b.linear("classifier", H, labels, rows=rows, bias=True)
+        token_classifier(spec, b, H)
     else:  # DistilBertForQuestionAnswering
-        with b.group("span head (every token)", "qa_outputs", "B·n·H·2", B=B, n=n, H=H):
-            b.linear("qa_outputs", H, 2, rows=rows, bias=True)
+        span_head(spec, b, H)
 
 
 def mlm_head(spec: Spec, b: Builder, H: int) -> None:

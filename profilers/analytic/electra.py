@@ -17,7 +17,9 @@ layers (``add_cross_attention``, decoders only) are built, not run: params only.
 from __future__ import annotations
 
 from . import Builder, Spec, Unsupported, family
-from .roberta import check_layers, check_span_head, encoder_layers, refusal, sizes
+from ._bertlike import (
+    check_layers, check_span_head, encoder_layers, first_token_classifier, refusal, sizes, span_head, token_classifier,
+)
 
 _HEADS = (
     "ElectraForPreTraining", "ElectraForMaskedLM", "ElectraForCausalLM", "ElectraForSequenceClassification",
@@ -58,7 +60,7 @@ def embeddings(spec: Spec, b: Builder, prefix: str, H: int) -> None:
 
 
 def head(spec: Spec, b: Builder, architecture: str, H: int) -> None:
-    B, n, labels = spec.batch, spec.seq_len, spec.num_labels
+    B, n = spec.batch, spec.seq_len
     rows = B * n
     if architecture == "ElectraForPreTraining":
         with b.group("discriminator (every token)", "discriminator_predictions", "B·n·H² + B·n·H", B=B, n=n, H=H):
@@ -67,15 +69,11 @@ def head(spec: Spec, b: Builder, architecture: str, H: int) -> None:
     elif architecture in ("ElectraForMaskedLM", "ElectraForCausalLM"):
         generator(spec, b, H)
     elif architecture == "ElectraForSequenceClassification":
-        with b.group("classification head (first token)", "classifier", "B·H² + B·H·labels", B=B, H=H, labels=labels):
-            b.linear("classifier.dense", H, H, rows=B, bias=True)
-            b.linear("classifier.out_proj", H, labels, rows=B, bias=True)
+        first_token_classifier(spec, b, H, "classifier.dense", "classifier.out_proj")
     elif architecture == "ElectraForTokenClassification":
-        with b.group("classifier (every token)", "classifier", "B·n·H·labels", B=B, n=n, H=H, labels=labels):
-            b.linear("classifier", H, labels, rows=rows, bias=True)
+        token_classifier(spec, b, H)
     else:  # ElectraForQuestionAnswering
-        with b.group("span head (every token)", "qa_outputs", "B·n·H·2", B=B, n=n, H=H):
-            b.linear("qa_outputs", H, 2, rows=rows, bias=True)
+        span_head(spec, b, H)
 
 
 def generator(spec: Spec, b: Builder, H: int) -> None:
