@@ -114,6 +114,7 @@ def flops_payload(result: FlopsResult) -> dict:
             "decoder_seq_len": spec.decoder_seq_len,
             "image_size": spec.image_size,
             "tensors": result.inputs,
+            "options": result.input_options,
             "tokens": result.tokens,
         },
         "mode": result.mode,

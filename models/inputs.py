@@ -50,6 +50,7 @@ class InputPlan:
     args: tuple[TensorPlan, ...] = ()
     kwargs: dict[str, TensorPlan] = field(default_factory=dict)
     tokens: int = 0  # tokens (or patches, or time steps) one forward pass processes, for rules of thumb
+    options: dict = field(default_factory=dict)  # non-tensor keyword arguments of the forward
 
     def describe(self) -> dict:
         named = {f"arg{i}": t for i, t in enumerate(self.args)} | dict(self.kwargs)
@@ -87,11 +88,15 @@ def _hf_plan(config: dict, spec: InputSpec, origin: str) -> InputPlan:
     model_type = config.get("model_type", "")
     batch = spec.batch
     if model_type in VISION_TYPES or "image_size" in config and "vocab_size" not in config:
-        size = spec.image_size or config.get("image_size") or 224
+        native = config.get("image_size") or 224
+        size = spec.image_size or native
         channels = config.get("num_channels", 3)
         patch = config.get("patch_size")
         patches = (size // patch) ** 2 + 1 if isinstance(patch, int) else size * size
-        return InputPlan(kwargs={"pixel_values": TensorPlan((batch, channels, size, size), "float32")}, tokens=batch * patches)
+        # another resolution than the one trained: interpolate the position table
+        options = {"interpolate_pos_encoding": True} if size != native else {}
+        pixels = TensorPlan((batch, channels, size, size), "float32")
+        return InputPlan(kwargs={"pixel_values": pixels}, tokens=batch * patches, options=options)
     _check_positions(config, spec.seq_len, origin)
     kwargs = {"input_ids": TensorPlan((batch, spec.seq_len), "int64")}
     tokens = batch * spec.seq_len
@@ -120,7 +125,7 @@ def materialize(plan: InputPlan, device: str):
         dtype = torch.long if t.dtype == "int64" else torch.float32
         return torch.zeros(t.shape, dtype=dtype, device=device)
 
-    return tuple(make(t) for t in plan.args), {name: make(t) for name, t in plan.kwargs.items()}
+    return tuple(make(t) for t in plan.args), {**{name: make(t) for name, t in plan.kwargs.items()}, **plan.options}
 
 
 def factory_inputs(example, device: str):

@@ -109,6 +109,7 @@ class FlopsResult:
     model: ModelInfo
     params: ParamReport
     inputs: dict  # tensor name -> {"shape", "dtype"}
+    input_options: dict  # non-tensor keyword inputs (interpolate_pos_encoding, ...)
     spec: InputSpec
     tokens: int
     mode: str
@@ -176,7 +177,7 @@ def profile_flops(
     )
     info = ModelInfo(source.name, source.kind, structure.class_name, source.location, structure.notes)
     return FlopsResult(
-        info, report, plan.describe(), spec, plan.tokens, mode, attn,
+        info, report, plan.describe(), dict(plan.options), spec, plan.tokens, mode, attn,
         results, {c.name: c for c in chosen}, table,
     )
 

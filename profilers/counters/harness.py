@@ -78,29 +78,33 @@ class CallModel(nn.Module):
     can feed keyword inputs, and so JIT tracing sees plain tensor outputs.
     Paths under it start with ``model.``; :func:`strip_wrapper` removes that."""
 
-    def __init__(self, model: nn.Module, n_args: int, kw_names: list[str]):
+    def __init__(self, model: nn.Module, n_args: int, kw_names: list[str], constants: dict | None = None):
         super().__init__()
         self.model = model
         self.n_args = n_args
         self.kw_names = kw_names
+        self.constants = dict(constants or {})  # non-tensor keyword inputs, passed on every call
 
     def forward(self, *tensors, _args: tuple = (), **named):
         """Positional tensors in the order of :meth:`around`, or (for tools
         that call ``model(**batch)``) ``_args`` plus the keyword inputs."""
         args = tensors[: self.n_args] or _args
-        kwargs = dict(zip(self.kw_names, tensors[self.n_args :]), **named)
+        kwargs = {**self.constants, **dict(zip(self.kw_names, tensors[self.n_args :])), **named}
         return tensor_outputs(self.model(*args, **kwargs))
 
     @staticmethod
     def keyword_batch(prepared: "Prepared") -> dict:
         """The inputs as one dict, for tools that call ``model(**batch)``."""
-        return {"_args": prepared.args, **prepared.kwargs} if prepared.args else dict(prepared.kwargs)
+        tensors = {k: v for k, v in prepared.kwargs.items() if isinstance(v, torch.Tensor)}
+        return {"_args": prepared.args, **tensors} if prepared.args else tensors
 
     @classmethod
     def around(cls, prepared: Prepared) -> tuple["CallModel", tuple]:
         """The wrapper and the flat positional inputs to call it with."""
-        wrapper = cls(prepared.model, len(prepared.args), list(prepared.kwargs))
-        return wrapper, (*prepared.args, *prepared.kwargs.values())
+        tensors = {k: v for k, v in prepared.kwargs.items() if isinstance(v, torch.Tensor)}
+        constants = {k: v for k, v in prepared.kwargs.items() if k not in tensors}
+        wrapper = cls(prepared.model, len(prepared.args), list(tensors), constants)
+        return wrapper, (*prepared.args, *tensors.values())
 
 
 def tensor_outputs(out: Any) -> tuple:
