@@ -261,9 +261,9 @@ def flops_view(result: FlopsResult) -> View:
             flat[f"{name}_reason"] = row.reasons.get(name, "")
         rows.append(flat)
     first = (
-        [Column("op", "operator", "left")]
+        [Column("op", "operator", "left", keep_whole=True)]
         if table.view == "op"
-        else [Column("path", "module", "left", lambda r: r["path"] or "(root)", indent=True),
+        else [Column("path", "module", "left", lambda r: r["path"] or "(root)", indent=True, keep_whole=True),
               Column("params", "params", text=lambda r: count(r["params"]))]
     )
     columns = [

@@ -97,7 +97,7 @@ def params_view(result: ParamsResult, depth: int | None, show_empty: bool = Fals
         for m in report.rows(depth, show_empty)
     ]
     columns = [
-        Column("path", "module", "left", lambda r: r["path"] or "(root)", indent=True),
+        Column("path", "module", "left", lambda r: r["path"] or "(root)", indent=True, keep_whole=True),
         Column("type", "type", "left"),
         Column("params", "params", text=lambda r: count(r["params"])),
         Column("share", "share"),

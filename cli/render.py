@@ -30,6 +30,7 @@ class Column:
     align: str = "right"
     text: Callable[[dict], str] | None = None  # display text; default str(row[key])
     indent: bool = False  # indent by row["depth"] in the terminal table
+    keep_whole: bool = False  # never squeeze or wrap it in a narrow terminal
 
     def display(self, row: dict, indented: bool = False) -> str:
         if self.text is not None:
@@ -124,13 +125,14 @@ def markdown(view: View) -> str:
     return "\n".join(lines) + "\n"
 
 
-def console(stderr: bool = False):
+def console(stderr: bool = False, width: int | None = None):
     """A rich console; wide and uncoloured when not writing to a terminal."""
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
     tty = stream.isatty()
-    width = None if tty else int(os.environ.get("COLUMNS", "0") or 0) or 200
+    if width is None and not tty:
+        width = int(os.environ.get("COLUMNS", "0") or 0) or 200
     return Console(file=stream, width=width, no_color=not tty, highlight=False, soft_wrap=False)
 
 
@@ -139,12 +141,21 @@ def _emit_table(view: View) -> None:
     from rich.text import Text
 
     table = Table(header_style="bold")
+    least = 1  # the narrowest width that cuts nothing (borders included)
     for column in view.columns:
-        table.add_column(column.header, justify=column.align, no_wrap=column.align == "right")
+        cells = [column.display(row, indented=True) for row in view.rows]
+        # never cut a number or a path: the widest unbreakable piece is the minimum
+        pieces = cells if column.keep_whole else [word for cell in cells for word in cell.split()]
+        pieces += column.header.split()
+        widest = max(map(len, pieces), default=0)
+        table.add_column(column.header, justify=column.align, no_wrap=column.keep_whole, min_width=widest)
+        least += widest + 3
     for i, row in enumerate(view.rows):
         style = view.row_styles[i] if view.row_styles else None
         table.add_row(*(Text(column.display(row, indented=True)) for column in view.columns), style=style)
     out = console()
+    if least > out.width:  # even squeezed it is wider than the terminal: wrap lines, never cut numbers
+        out = console(width=least)
     out.print(view.title, markup=False, highlight=False)
     out.print(table)
     for note in view.notes:

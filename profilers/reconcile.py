@@ -38,7 +38,7 @@ class Finding:
             return f"+{self.category}"
         if self.kind == "other_ops":
             return "+other"
-        return "params"
+        return "≠params"
 
 
 @dataclass(frozen=True)
