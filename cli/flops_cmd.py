@@ -137,6 +137,10 @@ def flops_payload(result: FlopsResult) -> dict:
                 "reference": row.reference,
                 "other_ops": row.other_ops,
                 "reasons": row.reasons,
+                "findings": {
+                    name: [{"kind": f.kind, "category": f.category, "amount": f.amount} for f in found]
+                    for name, found in row.findings.items()
+                },
             }
             for row in result.table.rows
         ],
@@ -274,6 +278,8 @@ def flops_view(result: FlopsResult) -> View:
     ]
     csv_extra = [Column(f"{n}_{part}", f"{n} {part}") for n in shown for part in ("other_ops", "reason")]
     title = model_title(result.model, "FLOPs") + f" · {_input_text(result)} · {result.mode}"
+    if result.model.source not in ("toy", "python"):
+        title += f" · attention: {result.attn or 'default'}"
     view = View(title, columns, rows, flops_payload(result), summary(result))
     view.csv_columns = [*first[:1], Column("depth", "depth"), Column("type", "type"), *columns[len(first[:1]):], *csv_extra]
     return view
@@ -302,6 +308,15 @@ def summary(result: FlopsResult) -> list[str]:
         lines.append(f"      counts {meta.counts}")
         if counted.uncounted:
             lines.append(f"      ran but not counted: {uncounted_summary(counted.uncounted)}")
+    reference = result.reference
+    if reference is not None:
+        split: dict[str, int] = {}
+        for record in reference.records:
+            if record.macs:
+                split[record.op] = split.get(record.op, 0) + record.macs
+        parts = " + ".join(f"{op} {count(macs)}" for op, macs in sorted(split.items(), key=lambda kv: -kv[1]))
+        lines.append("")
+        lines.append(f"Reference ({result.table.reference}): {count(reference.macs)} MACs = {parts}; FLOPs = 2 x MACs = {count(reference.flops)}")
     if root is not None and root.findings:
         lines.append("")
         lines.append(f"Why they differ from the reference ({result.table.reference}), whole model:")

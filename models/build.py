@@ -16,9 +16,6 @@ from typing import Any
 from ..profilers.errors import BadInput
 from .resolver import ModelSource
 
-ATTN_IMPLEMENTATIONS = ("eager", "sdpa")
-
-
 @dataclass
 class BuiltModel:
     module: Any  # torch.nn.Module

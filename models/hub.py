@@ -62,6 +62,12 @@ def hub_offline() -> bool:
     return any(os.environ.get(v, "").strip().lower() in _TRUE for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
+def config_url(hub_id: str) -> str:
+    """Where the Hub (or ``HF_ENDPOINT``) serves ``config.json`` of ``hub_id``."""
+    endpoint = os.environ.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
+    return f"{endpoint}/{hub_id}/resolve/main/config.json"
+
+
 def fetch_hub_config(hub_id: str, *, timeout_s: float = HUB_TIMEOUT_S) -> dict:
     """Download ``config.json`` of ``hub_id`` from the Hub into memory.
 
@@ -69,8 +75,7 @@ def fetch_hub_config(hub_id: str, *, timeout_s: float = HUB_TIMEOUT_S) -> dict:
     (DNS included: the request runs in a daemon thread that is abandoned on
     timeout), answers with an error, or returns something that is not JSON.
     """
-    endpoint = os.environ.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
-    url = f"{endpoint}/{hub_id}/resolve/main/config.json"
+    url = config_url(hub_id)
     request = urllib.request.Request(url, headers={"User-Agent": "modelprof"})
     token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
     if token:

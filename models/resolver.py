@@ -18,9 +18,6 @@ from . import bundled, hub, toys
 from .config_check import CONFIG_FILE, check_config, read_config_file
 from .factory import FactoryRef, parse_factory
 
-KINDS = ("bundled", "local", "cache", "hub", "toy", "python")
-
-
 @dataclass(frozen=True)
 class ModelSource:
     """A resolved model: where it came from and the config it is built from.
@@ -30,7 +27,7 @@ class ModelSource:
     """
 
     name: str  # what the user asked for
-    kind: str  # one of KINDS
+    kind: str  # bundled | local | cache | hub | toy | python
     location: str  # config file, toy name or factory reference
     config: Mapping | None = None
     factory: FactoryRef | None = None
@@ -74,7 +71,7 @@ def resolve(name: str) -> ModelSource:
         config = hub.fetch_hub_config(name)
     except BadInput as error:
         raise BadInput(_unknown(name, f"not bundled, not a local path, not in the HuggingFace cache; {error}")) from None
-    origin = f"{hub.DEFAULT_ENDPOINT}/{name}/config.json"
+    origin = hub.config_url(name)
     return ModelSource(name, "hub", origin, check_config(config, origin))
 
 

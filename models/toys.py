@@ -22,7 +22,6 @@ class ToySpec:
     net: str  # class name in modelprof.models.toy_nets
     input_shape: tuple[int, ...]
     hyper: Mapping[str, Any] = field(default_factory=dict)
-    input_kind: str = "float"  # "float" activations or "tokens" (int64 ids)
 
     @property
     def model_type(self) -> str:

@@ -72,6 +72,7 @@ class _Tally:
     macs: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # category -> MACs
     other: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # category -> ops
     leaf: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))  # (path, category) -> MACs
+    ops: dict[str, set] = field(default_factory=lambda: defaultdict(set))  # category -> the tool's own op names
 
     @property
     def total(self) -> int:
@@ -94,6 +95,7 @@ def _tally(result: CounterResult, root: str, only: str | None = None) -> _Tally:
         if record.macs:
             tally.macs[record.op] += record.macs
             tally.leaf[(record.path, record.op)] += record.macs
+            tally.ops[record.op].update(record.source_ops)
         if record.other_ops:
             tally.other[record.op] += record.other_ops
     return tally
@@ -194,7 +196,8 @@ class _Explainer:
         extra = {p: d for p, d in deltas.items() if d}
         if extra and all(d > 0 and self.biases.get(p) and d % self.biases[p] == 0 for p, d in extra.items()):
             return Finding("bias", kind, delta, f"counts the bias adds of {kind} layers as MACs ({delta:+,})")
-        return Finding("more", kind, delta, f"counts more {kind} MACs ({delta:+,})")
+        counted_as = ", ".join(sorted(mine.ops.get(kind, ())))
+        return Finding("more", kind, delta, f"counts more {kind} MACs ({delta:+,}; counted as {counted_as})")
 
     def _evidence(self, name: str, result: CounterResult, path: str, kind: str) -> str:
         seen: dict[str, int] = defaultdict(int)

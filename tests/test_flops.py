@@ -382,3 +382,48 @@ def test_fused_fast_path_is_explained():
 def test_bad_options_exit_2(cli, args, message):
     result = cli("flops", "bert-base-uncased", *args)
     assert result.code == 2 and message in result.err and result.err.count("\n") == 1
+
+
+def test_reference_split_and_attention_in_the_table(cli):
+    out = cli("flops", "bert-base-uncased", "--base", "--counters", "analytic,torch").out
+    assert out.splitlines()[0].endswith("input_ids 1x128 · forward · attention: default")
+    assert "Reference (analytic): 11,174,215,680 MACs = linear 10,872,225,792 + attention 301,989,888; " \
+           "FLOPs = 2 x MACs = 22,348,431,360" in out
+    eager = cli("flops", "bert-base-uncased", "--base", "--counters", "analytic", "--attn", "eager").out
+    assert eager.splitlines()[0].endswith("· attention: eager")
+
+
+class FakeTerminal:
+    """A stderr that says it is a terminal and keeps what is written."""
+
+    def __init__(self):
+        self.written = []
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        self.written.append(text)
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+def test_progress_shows_on_a_terminal_only(monkeypatch):
+    from modelprof.cli.progress import progress_reporter
+
+    terminal = FakeTerminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    with progress_reporter(enabled=True) as on_progress:
+        on_progress("torch", "running", 1.0)
+        on_progress("torch", "done", 1.2)
+        on_progress("fvcore", "skipped", 0.0)
+    shown = "".join(terminal.written)
+    assert "torch running 1 s" in shown and "torch ✓" in shown and "fvcore –" in shown
+    with progress_reporter(enabled=False) as on_progress:  # json / csv output
+        assert on_progress is None
+    monkeypatch.setattr("sys.stderr", FakeTerminal())
+    monkeypatch.setattr(FakeTerminal, "isatty", lambda self: False)
+    with progress_reporter(enabled=True) as on_progress:  # not a terminal
+        assert on_progress is None

@@ -137,11 +137,6 @@ def training_loss(out: Any) -> torch.Tensor:
     return tensors[0].float().sum()
 
 
-def run_forward(prepared: Prepared):
-    with torch.no_grad():
-        return prepared.model(*prepared.args, **prepared.kwargs)
-
-
 @contextlib.contextmanager
 def module_stack(model: nn.Module, prefix_to_strip: bool = False) -> Iterator[list[str]]:
     """Track the innermost module running: yields a list whose last item is
