@@ -199,7 +199,7 @@ def _run_counter(counter, job, plan, params, budget, timeout_s, on_progress) -> 
     def skipped(reason: str) -> CounterResult:
         if on_progress:
             on_progress(counter.name, "skipped", 0.0)
-        return CounterResult(counter.name, counter.native_unit, "skipped", reason, label=counter.label)
+        return counter.skipped(reason)
 
     missing = counter.missing()
     if missing:
@@ -222,7 +222,7 @@ def _run_counter(counter, job, plan, params, budget, timeout_s, on_progress) -> 
     if outcome.ok:
         result = outcome.value
     else:
-        result = CounterResult(counter.name, counter.native_unit, "error", outcome.error, label=counter.label)
+        result = counter.failed(outcome.error)
     if on_progress:
         on_progress(counter.name, "done" if result.ok else result.status, outcome.seconds)
     return replace(result, seconds=outcome.seconds)

@@ -18,6 +18,17 @@ from . import Builder, Spec, Unsupported
 _CROSS_NOTE = "cross-attention layers (add_cross_attention) are built but not run without encoder_hidden_states"
 
 
+def lookups(spec: Spec, b: Builder, prefix: str, width: int, vocab: int) -> None:
+    """Word, position and token-type tables of ``width`` and their layer norm:
+    (V + P + T)·width + 2·width params, no MACs (lookups)."""
+    V, P, T = spec.get("vocab_size", vocab), spec.get("max_position_embeddings", 512), spec.get("type_vocab_size", 2)
+    with b.group("embeddings (lookups, no MACs)", f"{prefix}embeddings", "V·E + P·E + T·E + 2·E params", V=V, P=P, T=T, E=width):
+        b.embedding(f"{prefix}embeddings.word_embeddings", V, width)
+        b.embedding(f"{prefix}embeddings.position_embeddings", P, width)
+        b.embedding(f"{prefix}embeddings.token_type_embeddings", T, width)
+        b.norm(f"{prefix}embeddings.LayerNorm", width)
+
+
 def refusal(architecture: str) -> str:
     """Why a class is refused (shared by the BERT-like families here)."""
     if architecture.endswith("ForMultipleChoice"):

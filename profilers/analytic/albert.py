@@ -22,7 +22,7 @@ tied to the word embeddings and its bias to ``predictions.bias`` unless
 from __future__ import annotations
 
 from . import Builder, Spec, Unsupported, family
-from ._bertlike import check_span_head, refusal, span_head, token_classifier
+from ._bertlike import check_span_head, lookups, refusal, span_head, token_classifier
 
 # Head classes: does the backbone keep its pooler.
 _POOLER = {
@@ -58,13 +58,8 @@ def albert(spec: Spec, b: Builder) -> str:
 
 
 def embeddings(spec: Spec, b: Builder, prefix: str, H: int) -> None:
-    E, V = spec.get("embedding_size", 128), spec.get("vocab_size", 30000)
-    P, T = spec.get("max_position_embeddings", 512), spec.get("type_vocab_size", 2)
-    with b.group("embeddings (lookups, no MACs)", f"{prefix}embeddings", "V·E + P·E + T·E + 2·E params", V=V, P=P, T=T, E=E):
-        b.embedding(f"{prefix}embeddings.word_embeddings", V, E)
-        b.embedding(f"{prefix}embeddings.position_embeddings", P, E)
-        b.embedding(f"{prefix}embeddings.token_type_embeddings", T, E)
-        b.norm(f"{prefix}embeddings.LayerNorm", E)
+    E = spec.get("embedding_size", 128)
+    lookups(spec, b, prefix, E, vocab=30000)
     mapping = f"{prefix}encoder.embedding_hidden_mapping_in"
     with b.group("factorised embedding mapping E -> H", mapping, "B·n·E·H", B=spec.batch, n=spec.seq_len, E=E, H=H):
         b.linear(mapping, E, H, rows=spec.batch * spec.seq_len, bias=True)

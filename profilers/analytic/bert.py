@@ -16,7 +16,7 @@ false`` gives it its own weight and bias. Cross-attention layers of a decoder
 from __future__ import annotations
 
 from . import Builder, Spec, Unsupported, family
-from ._bertlike import Sizes, check_layers, check_span_head, encoder_layers, refusal, span_head, token_classifier
+from ._bertlike import Sizes, check_layers, check_span_head, encoder_layers, lookups, refusal, span_head, token_classifier
 
 # Heads by class: does the backbone keep its pooler.
 _POOLER = {
@@ -42,7 +42,7 @@ def bert(spec: Spec, b: Builder) -> str:
     check_layers(spec, size)
     check_span_head(spec, architecture)
     prefix = "" if architecture in (None, "BertModel") else "bert."
-    embeddings(spec, b, prefix, size.H)
+    lookups(spec, b, prefix, size.H, vocab=30522)
     encoder_layers(spec, b, f"{prefix}encoder.layer", size)
     layer_note(b, B=spec.batch, n=spec.seq_len, H=size.H, F=size.F)
     if _POOLER[architecture]:
@@ -50,15 +50,6 @@ def bert(spec: Spec, b: Builder) -> str:
             b.linear(f"{prefix}pooler.dense", size.H, size.H, rows=spec.batch, bias=True)
     head(spec, b, architecture, size.H)
     return architecture or "BertModel"
-
-
-def embeddings(spec: Spec, b: Builder, prefix: str, H: int) -> None:
-    V, P, T = spec.get("vocab_size", 30522), spec.get("max_position_embeddings", 512), spec.get("type_vocab_size", 2)
-    with b.group("embeddings (lookups, no MACs)", f"{prefix}embeddings", "V·H + P·H + T·H + 2·H params", V=V, H=H, P=P, T=T):
-        b.embedding(f"{prefix}embeddings.word_embeddings", V, H)
-        b.embedding(f"{prefix}embeddings.position_embeddings", P, H)
-        b.embedding(f"{prefix}embeddings.token_type_embeddings", T, H)
-        b.norm(f"{prefix}embeddings.LayerNorm", H)
 
 
 def layer_note(b: Builder, *, B: int, n: int, H: int, F: int) -> None:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from . import Builder, Spec, Unsupported, family
 from ._bertlike import (
-    check_layers, check_span_head, encoder_layers, first_token_classifier, refusal, sizes, span_head, token_classifier,
+    check_layers, check_span_head, encoder_layers, first_token_classifier, lookups, refusal, sizes, span_head,
+    token_classifier,
 )
 
 _HEADS = (
@@ -46,13 +47,8 @@ def electra(spec: Spec, b: Builder) -> str:
 
 def embeddings(spec: Spec, b: Builder, prefix: str, H: int) -> None:
     """Lookups of width E, then ``embeddings_project`` E -> H when E != H."""
-    E, V = spec.get("embedding_size", 128), spec.get("vocab_size", 30522)
-    P, T = spec.get("max_position_embeddings", 512), spec.get("type_vocab_size", 2)
-    with b.group("embeddings (lookups, no MACs)", f"{prefix}embeddings", "V·E + P·E + T·E + 2·E params", V=V, P=P, T=T, E=E):
-        b.embedding(f"{prefix}embeddings.word_embeddings", V, E)
-        b.embedding(f"{prefix}embeddings.position_embeddings", P, E)
-        b.embedding(f"{prefix}embeddings.token_type_embeddings", T, E)
-        b.norm(f"{prefix}embeddings.LayerNorm", E)
+    E = spec.get("embedding_size", 128)
+    lookups(spec, b, prefix, E, vocab=30522)
     if E != H:
         path = f"{prefix}embeddings_project"
         with b.group("embedding projection E -> H", path, "B·n·E·H", B=spec.batch, n=spec.seq_len, E=E, H=H):

@@ -55,6 +55,16 @@ class Counter:
     # reason when it misses that category and left no other trace).
     blind_spots: ClassVar[dict[str, str]] = {}
 
+    def ok(self, **fields) -> CounterResult:
+        """A successful result of this counter (name, unit and label filled in)."""
+        return CounterResult(counter=self.name, native_unit=self.native_unit, status="ok", label=self.label, **fields)
+
+    def skipped(self, reason: str) -> CounterResult:
+        return CounterResult(self.name, self.native_unit, "skipped", reason, label=self.label)
+
+    def failed(self, reason: str) -> CounterResult:
+        return CounterResult(self.name, self.native_unit, "error", reason, label=self.label)
+
     def missing(self) -> str | None:
         """Why the tool cannot run here (not installed), or None."""
         if self.package and importlib.util.find_spec(self.package) is None:

@@ -27,11 +27,11 @@ class AnalyticCounter(Counter):
 
         started = time.perf_counter()
         if job.source.config is None:
-            return self._skipped("a Python factory has no config to read")
+            return self.skipped("a Python factory has no config to read")
         try:
             analysis = analyze(job.source.config, analytic_spec(job))
         except Unsupported as why:
-            return self._skipped(str(why))
+            return self.skipped(str(why))
         records = tuple(
             CountRecord(leaf.path, leaf.category, macs=leaf.macs, source_ops=(leaf.type,))
             for leaf in analysis.leaves
@@ -41,22 +41,15 @@ class AnalyticCounter(Counter):
             {"name": g.name, "path": g.path, "formula": g.formula, "filled": g.filled, "macs": g.macs, "params": g.params, "count": g.count}
             for g in analysis.groups
         )
-        return CounterResult(
-            counter=self.name,
-            native_unit=self.native_unit,
-            status="ok",
+        return self.ok(
             records=records,
             seconds=time.perf_counter() - started,
             printed=analysis.macs,
-            label=self.label,
             params=analysis.params,
             groups=groups,
             active_params=analysis.active_params,
             notes=tuple(analysis.notes),
         )
-
-    def _skipped(self, reason: str) -> CounterResult:
-        return CounterResult(self.name, self.native_unit, "skipped", reason, label=self.label)
 
 
 def analytic_spec(job: CountJob):

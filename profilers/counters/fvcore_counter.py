@@ -54,15 +54,11 @@ class FvcoreCounter(Counter):
         idle = tuple(
             path for path, info in prepared.modules.items() if info.owns_params and path and path not in called
         )
-        return CounterResult(
-            counter=self.name,
-            native_unit=self.native_unit,
-            status="ok",
+        return self.ok(
             records=records,
             uncounted=uncounted,
             seconds=time.perf_counter() - started,
             printed=int(total),
-            label=self.label,
             idle_modules=idle,
         )
 

@@ -71,15 +71,11 @@ class _PtflopsCounter(Counter):
         if unattributed:
             counts.setdefault("", {})["unattributed"] = unattributed
             notes = (f"{unattributed:,} MACs could not be placed in a module",)
-        return CounterResult(
-            counter=self.name,
-            native_unit=self.native_unit,
-            status="ok",
+        return self.ok(
             records=to_records(counts, prepared.modules, by_module_type=False),
             uncounted=tuple(getattr(ost, "uncounted", ())),
             seconds=time.perf_counter() - started,
             printed=int(macs),
-            label=self.label,
             params=int(params),
             notes=notes,
         )

@@ -55,15 +55,11 @@ class ThopCounter(Counter):
             for path, info in prepared.modules.items()
             if path and info.owns_params and info.type not in ruled
         )
-        return CounterResult(
-            counter=self.name,
-            native_unit=self.native_unit,
-            status="ok",
+        return self.ok(
             records=records,
             uncounted=uncounted,
             seconds=time.perf_counter() - started,
             printed=int(total_ops),
-            label=self.label,
             params=int(total_params),
             module_params=params,
         )

@@ -70,15 +70,11 @@ class TorchCounter(Counter):
              "mixture-of-experts layer(s); the analytic counter routes each token to its top-k experts",)
             if experts and on_meta else ()
         )
-        return CounterResult(
-            counter=self.name,
-            native_unit=self.native_unit,
-            status="ok",
+        return self.ok(
             records=records,
             uncounted=census.uncounted(),
             seconds=time.perf_counter() - started,
             printed=total,
-            label=self.label,
             phases=phases if job.mode == "train" else {},
             idle_modules=experts,
             notes=notes,
