@@ -165,10 +165,8 @@ class _Explainer:
     def __init__(self, biases: dict[str, int], blind_spots: dict, modules: list[ModuleParams]):
         self.biases = biases
         self.blind_spots = blind_spots
-        paths = [m.path for m in modules]
-        self.leaves = {
-            m.path: m for m in modules if m.path and not any(other.startswith(m.path + ".") for other in paths)
-        }
+        ancestors = {m.path[:i] for m in modules for i, char in enumerate(m.path) if char == "."}
+        self.leaves = {m.path: m for m in modules if m.path and m.path not in ancestors}
 
     def __call__(self, name, result, mine: _Tally, ref: _Tally, path: str, model_params: int | None) -> list[Finding]:
         found: list[Finding] = []
