@@ -70,7 +70,8 @@ def resolve(name: str) -> ModelSource:
     try:
         config = hub.fetch_hub_config(name)
     except BadInput as error:
-        raise BadInput(_unknown(name, f"not bundled, not a local path, not in the HuggingFace cache; {error}")) from None
+        why = str(error).removeprefix(f"{name}: ")
+        raise BadInput(_unknown(name, f"not bundled, not a local path, not in the HuggingFace cache; {why}")) from None
     origin = hub.config_url(name)
     return ModelSource(name, "hub", origin, check_config(config, origin))
 
