@@ -14,7 +14,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..profilers.budgets import BudgetReport, LimitCheck, check_budgets, find_budget_file, load_budget_file
-from .options import FormatOpt
+from ..profilers.pipeline import DEFAULT_TIMEOUT_S
+from .options import FormatOpt, TimeoutOpt
 from .render import Column, OutputFormat, View, count, emit, markdown
 
 SCHEMA_VERSION = 1
@@ -27,7 +28,7 @@ def check(
     ] = None,
     fmt: FormatOpt = OutputFormat.table,
     junit_xml: Annotated[Optional[Path], typer.Option("--junit-xml", help="Also write a JUnit XML report here (one testcase per limit).")] = None,
-    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds each counter may run.")] = 300.0,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT_S,
 ) -> None:
     """Check models against the parameter and FLOP budgets of a budget file (exit 1 on any excess)."""
     path = file if file is not None else find_budget_file(Path.cwd())
@@ -75,7 +76,7 @@ def check_view(report: BudgetReport) -> View:
         Column("unit", "unit", "left"),
         Column("headroom_percent", "headroom", text=lambda r: "" if r["headroom_percent"] is None else f"{r['headroom_percent']:+.1f}%"),
         Column("status", "status", "left"),
-        Column("source", "counted by", "left"),
+        Column("source", "counted by", "left", wrap=True),
     ]
     failures = report.failures
     verdict = "all limits hold" if not failures else f"{len(failures)} of {len(report.checks)} limits exceeded or not measured"

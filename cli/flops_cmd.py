@@ -10,11 +10,11 @@ import typer
 
 from ..models.inputs import InputSpec
 from ..profilers.errors import BadInput, CounterFailed
-from ..profilers.pipeline import FlopsResult, profile_flops
+from ..profilers.pipeline import DEFAULT_TIMEOUT_S, FlopsResult, profile_flops
 from ..profilers.units import parse_quantity
-from .options import BaseOpt, FormatOpt, ModelArg, TrustRemoteCodeOpt
+from .options import BaseOpt, FormatOpt, ModelArg, TimeoutOpt, TrustRemoteCodeOpt
 from .params_cmd import model_title
-from .progress import progress_reporter
+from .progress import progress_line
 from .render import Column, OutputFormat, View, count, emit, si
 
 SCHEMA_VERSION = 1
@@ -53,14 +53,14 @@ def flops(
     base: BaseOpt = False,
     fmt: FormatOpt = OutputFormat.table,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 3 when any counter fails.")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds each counter may run.")] = 300.0,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT_S,
     max_memory: Annotated[Optional[str], typer.Option("--max-memory", help="Skip real-tensor counters that need more than this, e.g. 8GiB [default: available memory].")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Print the analytic counter's per-layer formulas with the config's numbers filled in.")] = False,
     trust_remote_code: TrustRemoteCodeOpt = False,
 ) -> None:
     """Forward (or training-step) cost counted by every counter, reconciled: MACs, FLOPs = 2 x MACs, other ops."""
     spec = InputSpec(batch, seq_len, decoder_seq_len, image_size, _shape(input_shape))
-    with progress_reporter(enabled=fmt in (OutputFormat.table, OutputFormat.markdown)) as on_progress:
+    with progress_line(fmt in (OutputFormat.table, OutputFormat.markdown), f"flops {model}") as on_progress:
         result = profile_flops(
             model,
             counters=[c for c in counters.split(",") if c.strip()] if counters else None,
@@ -265,24 +265,26 @@ def flops_view(result: FlopsResult) -> View:
             flat[f"{name}_reason"] = row.reasons.get(name, "")
         rows.append(flat)
     first = (
-        [Column("op", "operator", "left", keep_whole=True)]
+        [Column("op", "operator", "left")]
         if table.view == "op"
-        else [Column("path", "module", "left", lambda r: r["path"] or "(root)", indent=True, keep_whole=True),
+        else [Column("path", "module", "left", lambda r: r["path"] or "(root)", indent=True),
               Column("params", "params", text=lambda r: count(r["params"]))]
     )
-    columns = [
-        *first,
-        Column("reference_macs", f"MACs ({table.reference or 'no reference'})", text=lambda r: si(r["reference_macs"])),
+    reference = [
+        Column("reference_macs", f"{table.reference} MACs (reference)" if table.reference else "MACs (no reference)",
+               text=lambda r: si(r["reference_macs"])),
         Column("reference_flops", "FLOPs", text=lambda r: si(r["reference_flops"])),
-        *(Column(f"{n}_macs", f"{n} MACs", text=lambda r, n=n: _cell(r["_row"], n)) for n in shown),
     ]
+    per_counter = {n: Column(f"{n}_macs", f"{n} MACs", text=lambda r, n=n: _cell(r["_row"], n), wrap=True) for n in shown}
+    # the reference counter's own column would repeat the reference column
+    columns = [*first, *reference, *(c for n, c in per_counter.items() if n != table.reference)]
     csv_extra = [Column(f"{n}_{part}", f"{n} {part}") for n in shown for part in ("other_ops", "reason")]
     title = model_title(result.model, "FLOPs") + f" · {_input_text(result)} · {result.mode}"
     if result.model.source not in ("toy", "python"):
         title += f" · attention: {result.attn or 'default'}"
-    view = View(title, columns, rows, flops_payload(result), summary(result))
-    view.csv_columns = [*first[:1], Column("depth", "depth"), Column("type", "type"), *columns[len(first[:1]):], *csv_extra]
-    return view
+    csv_columns = [first[0], Column("depth", "depth"), Column("type", "type"), *first[1:], *reference,
+                   *per_counter.values(), *csv_extra]
+    return View(title, columns, rows, flops_payload(result), summary(result), csv_columns=csv_columns)
 
 
 def _input_text(result: FlopsResult) -> str:

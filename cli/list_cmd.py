@@ -42,15 +42,18 @@ def list_models(fmt: FormatOpt = OutputFormat.table) -> None:
                 "description": spec.description,
             }
         )
-    columns = [
-        Column("name", "name", "left"),
-        Column("alias", "alias", "left"),
-        Column("family", "family", "left"),
-        Column("class", "class", "left"),
-        Column("params", "params", text=lambda r: count(r["params"])),
-        Column("input", "default input", "left"),
-        Column("description", "description", "left"),
-    ]
     payload = {"schema_version": SCHEMA_VERSION, "models": rows}
-    notes = ["params: the `architectures` class as bundled (use `modelprof params NAME --base` for the backbone)"]
-    emit(View("Bundled models and toy nets", columns, rows, payload, notes), fmt)
+    note = "params: the `architectures` class as bundled (use `modelprof params NAME --base` for the backbone)"
+    if fmt in (OutputFormat.json, OutputFormat.csv):
+        columns = [Column(key, key) for key in rows[0]]
+        emit(View("Bundled models and toy nets", columns, rows, payload), fmt)
+        return
+    name = Column("name", "name", "left")
+    params = Column("params", "params", text=lambda r: count(r["params"]))
+    bundled = [r for r in rows if r["kind"] == "bundled"]
+    toys = [r for r in rows if r["kind"] == "toy"]
+    emit(View("Bundled models", [name, Column("alias", "alias", "left"), Column("family", "family", "left"),
+                                 Column("class", "class", "left"), params], bundled, payload, [note], narrow="records"), fmt)
+    toy_columns = [name, Column("class", "class", "left"), params, Column("input", "default input", "left"),
+                   Column("description", "description", "left", wrap=True)]
+    emit(View("Toy nets", toy_columns, toys, payload, [], narrow="records"), fmt)

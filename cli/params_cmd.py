@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from ..profilers.params import DTYPE_BYTES, ParamReport
-from ..profilers.pipeline import ParamsResult, profile_params
+from ..profilers.pipeline import DEFAULT_TIMEOUT_S, ParamsResult, profile_params
 from ..profilers.records import ModelInfo
-from .options import BaseOpt, DepthOpt, DtypeOpt, FormatOpt, ModelArg, ShowEmptyOpt, TrustRemoteCodeOpt
+from .options import BaseOpt, DepthOpt, DtypeOpt, FormatOpt, ModelArg, ShowEmptyOpt, TimeoutOpt, TrustRemoteCodeOpt
+from .progress import progress_line
 from .render import Column, OutputFormat, View, count, emit, percent, size
 
 SCHEMA_VERSION = 1
@@ -33,15 +34,19 @@ def params(
     ] = ParamsCounter.torch,
     trust_remote_code: TrustRemoteCodeOpt = False,
     show_empty: ShowEmptyOpt = False,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT_S,
 ) -> None:
     """Parameters by module: counts, shares, trainable/frozen, tied weights once, bytes."""
-    result = profile_params(
-        model,
-        base=base,
-        dtype=dtype.value if dtype else None,
-        trust_remote_code=trust_remote_code,
-        analytic=counters is ParamsCounter.analytic,
-    )
+    with progress_line(fmt in (OutputFormat.table, OutputFormat.markdown), f"params {model}") as on_progress:
+        result = profile_params(
+            model,
+            base=base,
+            dtype=dtype.value if dtype else None,
+            trust_remote_code=trust_remote_code,
+            analytic=counters is ParamsCounter.analytic,
+            timeout_s=timeout,
+            on_progress=on_progress,
+        )
     emit(params_view(result, depth, show_empty), fmt)
 
 
@@ -97,7 +102,7 @@ def params_view(result: ParamsResult, depth: int | None, show_empty: bool = Fals
         for m in report.rows(depth, show_empty)
     ]
     columns = [
-        Column("path", "module", "left", lambda r: r["path"] or "(root)", indent=True, keep_whole=True),
+        Column("path", "module", "left", lambda r: r["path"] or "(root)", indent=True),
         Column("type", "type", "left"),
         Column("params", "params", text=lambda r: count(r["params"])),
         Column("share", "share"),
@@ -105,12 +110,15 @@ def params_view(result: ParamsResult, depth: int | None, show_empty: bool = Fals
         Column("bytes", f"size ({report.dtype})", text=lambda r: size(r["bytes"])),
     ]
     if report.tied:
-        columns.append(Column("tied", "tied (counted elsewhere)", "left"))
+        columns.append(Column("tied", "tied (counted elsewhere)", "left", wrap=True))
+    table_columns = columns if report.frozen else [c for c in columns if c.key != "trainable"]
     payload = {"schema_version": SCHEMA_VERSION, "model": result.model.as_json(), **params_payload(report, depth, show_empty)}
     if result.active_params is not None:
         payload["params"]["active"] = result.active_params
     payload["notes"] = list(result.model.notes)
-    return View(model_title(result.model, "Parameters"), columns, rows, payload, params_notes(report, result.model, result.active_params))
+    notes = params_notes(report, result.model, result.active_params)
+    # every parameter trainable: the column would repeat "params" (the notes say so)
+    return View(model_title(result.model, "Parameters"), table_columns, rows, payload, notes, csv_columns=columns)
 
 
 def params_notes(report: ParamReport, info: ModelInfo, active: int | None = None) -> list[str]:

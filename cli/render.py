@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable
 
+from ..profilers.units import binary_size
+from . import layout
+
 
 class OutputFormat(str, Enum):
     table = "table"
@@ -30,7 +33,7 @@ class Column:
     align: str = "right"
     text: Callable[[dict], str] | None = None  # display text; default str(row[key])
     indent: bool = False  # indent by row["depth"] in the terminal table
-    keep_whole: bool = False  # never squeeze or wrap it in a narrow terminal
+    wrap: bool = False  # may break between words in a narrow terminal (never inside a word)
 
     def display(self, row: dict, indented: bool = False) -> str:
         if self.text is not None:
@@ -50,6 +53,8 @@ class View:
     notes: list[str] = field(default_factory=list)  # lines printed under the table
     row_styles: list[str] | None = None  # rich style per row, table format only
     csv_columns: list[Column] | None = None  # raw columns for CSV, when they differ from the table's
+    key_columns: int = 1  # leading columns that name a row (repeated when the table is split)
+    narrow: str = "columns"  # when too wide: "columns" (split into tables) or "records" (a block per row)
 
 
 def count(n: int | float | None) -> str:
@@ -70,13 +75,7 @@ def si(n: int | float | None) -> str:
 
 def size(n_bytes: int | None) -> str:
     """Binary size (``390.12 MiB``)."""
-    if n_bytes is None:
-        return ""
-    value = float(n_bytes)
-    for scale, prefix in ((1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
-        if value >= scale:
-            return f"{value / scale:.2f} {prefix}"
-    return f"{int(value)} B"
+    return "" if n_bytes is None else binary_size(n_bytes)
 
 
 def percent(part: int, whole: int) -> str:
@@ -121,42 +120,99 @@ def markdown(view: View) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     if view.notes:
         lines.append("")
-        lines.extend(f"- {note}" for note in view.notes if note.strip())
+        lines.extend(markdown_list(view.notes))
     return "\n".join(lines) + "\n"
 
 
+def markdown_list(notes: list[str]) -> list[str]:
+    """Note lines as a CommonMark bullet list: an indented line becomes an item
+    nested under the line before it (never an indented code block)."""
+    items: list[str] = []
+    indents: list[int] = []  # indent of the note at each open nesting level
+    for note in notes:
+        text = note.strip()
+        if not text:
+            continue
+        indent = len(note) - len(note.lstrip())
+        while indents and indent <= indents[-1]:
+            indents.pop()
+        level = len(indents)
+        indents.append(indent)
+        items.append("  " * level + "- " + text)
+    return items
+
+
 def console(stderr: bool = False, width: int | None = None):
-    """A rich console; wide and uncoloured when not writing to a terminal."""
+    """A rich console; uncoloured and 200 columns wide (or ``$COLUMNS``) when
+    not writing to a terminal."""
     from rich.console import Console
+
+    class PipeAwareConsole(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError  # the CLI ends quietly (rich itself would exit 1: "budget exceeded")
 
     stream = sys.stderr if stderr else sys.stdout
     tty = stream.isatty()
     if width is None and not tty:
         width = int(os.environ.get("COLUMNS", "0") or 0) or 200
-    return Console(file=stream, width=width, no_color=not tty, highlight=False, soft_wrap=False)
+    return PipeAwareConsole(file=stream, width=width, no_color=not tty, highlight=False, soft_wrap=False)
 
 
 def _emit_table(view: View) -> None:
+    print_table(view, console())
+
+
+def print_table(view: View, out) -> None:
+    """Print ``view`` on the rich console ``out`` in a layout that fits
+    ``out.width`` without cutting any cell (see :mod:`layout`)."""
+    width = out.width
+    cells = [[c.display(row, indented=True) for row in view.rows] for c in view.columns]
+    sizes = [layout.measure(c.header, col, c.wrap) for c, col in zip(view.columns, cells)]
+    _print_lines(out, layout.wrap_line(view.title, width))
+    everything = list(range(len(view.columns)))
+    widths = layout.fit_widths(sizes, [c.wrap for c in view.columns], width)
+    if widths is not None:
+        out.print(_table(view, cells, everything, widths))
+    else:
+        keys = list(range(min(view.key_columns, len(view.columns))))
+        groups = layout.column_groups(sizes, len(keys), width) if view.narrow == "columns" else None
+        if groups is None:
+            _print_records(view, cells, out)
+        else:
+            for n, group in enumerate(groups):
+                chosen = keys + group
+                fitted = layout.fit_widths([sizes[i] for i in chosen], [view.columns[i].wrap for i in chosen], width)
+                if n:
+                    out.print()
+                out.print(_table(view, cells, chosen, fitted))
+    for note in view.notes:
+        _print_lines(out, layout.wrap_line(note, width) if note else [""])
+
+
+def _table(view: View, cells: list[list[str]], chosen: list[int], widths: list[int]):
     from rich.table import Table
     from rich.text import Text
 
     table = Table(header_style="bold")
-    least = 1  # the narrowest width that cuts nothing (borders included)
-    for column in view.columns:
-        cells = [column.display(row, indented=True) for row in view.rows]
-        # never cut a number or a path: the widest unbreakable piece is the minimum
-        pieces = cells if column.keep_whole else [word for cell in cells for word in cell.split()]
-        pieces += column.header.split()
-        widest = max(map(len, pieces), default=0)
-        table.add_column(column.header, justify=column.align, no_wrap=column.keep_whole, min_width=widest)
-        least += widest + 3
-    for i, row in enumerate(view.rows):
-        style = view.row_styles[i] if view.row_styles else None
-        table.add_row(*(Text(column.display(row, indented=True)) for column in view.columns), style=style)
-    out = console()
-    if least > out.width:  # even squeezed it is wider than the terminal: wrap lines, never cut numbers
-        out = console(width=least)
-    out.print(view.title, markup=False, highlight=False)
-    out.print(table)
-    for note in view.notes:
-        out.print(note, markup=False)
+    for i, width in zip(chosen, widths):
+        column = view.columns[i]
+        table.add_column(column.header, justify=column.align, width=width, min_width=width, overflow="fold")
+    for r, _row in enumerate(view.rows):
+        style = view.row_styles[r] if view.row_styles else None
+        table.add_row(*(Text(cells[i][r]) for i in chosen), style=style)
+    return table
+
+
+def _print_records(view: View, cells: list[list[str]], out) -> None:
+    keys = min(view.key_columns, len(view.columns))
+    for r in range(len(view.rows)):
+        first = " ".join(cells[i][r].strip() for i in range(keys))
+        pairs = [(view.columns[i].header, " ".join(cells[i][r].split())) for i in range(keys, len(view.columns))]
+        _print_lines(out, layout.record_lines(first, pairs, out.width))
+
+
+def _print_lines(out, lines: list[str]) -> None:
+    """Lines already fitted to the width: printed as they are (rich neither
+    wraps nor crops them)."""
+    for line in lines:
+        out.print(line, markup=False, highlight=False, soft_wrap=True, crop=False)

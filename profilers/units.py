@@ -48,3 +48,12 @@ def parse_quantity(value: object) -> int:
         raise ValueError(f"cannot read {value!r} as a number") from None
     scale = BINARY.get(prefix) or DECIMAL[prefix]
     return int((number * scale).to_integral_value())
+
+
+def binary_size(n_bytes: int) -> str:
+    """Bytes in binary units for people (``390.12 MiB``, ``0 B``)."""
+    value = float(n_bytes)
+    for scale, prefix in ((1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if value >= scale:
+            return f"{value / scale:.2f} {prefix}"
+    return f"{int(value)} B"

@@ -132,8 +132,21 @@ def test_csv_and_markdown(cli):
     out = cli("params", "toy:seed-net", "-f", "csv").out
     table = list(csv.DictReader(io.StringIO(out)))
     assert [(r["path"], r["params"]) for r in table] == [("", "3145728"), ("linear1", "1048576"), ("linear2", "2097152")]
+    assert table[2]["trainable"] == "2097152"  # CSV keeps every column
     markdown = cli("params", "toy:seed-net", "-f", "markdown").out
-    assert "| linear2 | Linear | 2,097,152 | 66.7% | 2,097,152 | 8.00 MiB |" in markdown.splitlines()
+    # nothing is frozen: a trainable column would repeat params (the notes say "frozen 0")
+    assert "| linear2 | Linear | 2,097,152 | 66.7% | 8.00 MiB |" in markdown.splitlines()
+    assert "- total 3,145,728 params · trainable 3,145,728 · frozen 0" in markdown.splitlines()
+
+
+def test_frozen_parameters_get_a_trainable_column(tmp_path, cli):
+    path = tmp_path / "frozen.py"
+    path.write_text(textwrap.dedent(FROZEN_FACTORY))
+    markdown = cli("params", f"{path}:make", "-f", "markdown").out.splitlines()
+    assert "| module | type | params | share | trainable | size (fp32) |" in markdown
+    # 325 params x 4 B = 1,300 B; 105 of them trainable
+    assert "| (root) | Sequential | 325 | 100.0% | 105 | 1.27 KiB |" in markdown
+    assert "- total 325 params · trainable 105 · frozen 220" in markdown
 
 
 def test_show_empty_lists_parameterless_modules(cli):
