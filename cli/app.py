@@ -8,18 +8,22 @@ stderr; ``MODELPROF_DEBUG=1`` adds the traceback.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 
 import typer
 
 from ..profilers.errors import ModelprofError
+from ..profilers.isolation import Terminated, terminate_on_signals
 from .check_cmd import check
 from .flops_cmd import flops
 from .list_cmd import list_models
 from .params_cmd import params
 
 EXIT_INTERNAL = 70
+EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
 
 app = typer.Typer(
     name="modelprof",
@@ -66,25 +70,52 @@ def _is_usage_error(error: Exception) -> bool:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI on ``argv`` and return the exit code (never raises for expected errors)."""
+    """Run the CLI on ``argv`` and return the exit code (never raises for expected errors).
+
+    SIGTERM, SIGHUP and SIGINT (Ctrl-C) end the run cleanly: builds and
+    counters running in child processes are killed first (exit 128 + the
+    signal number, one line on stderr). A reader that goes away (``| head``)
+    ends the run quietly with 141, as a program killed by SIGPIPE would.
+    """
     command = typer.main.get_command(app)
     try:
-        result = command.main(args=argv, prog_name="modelprof", standalone_mode=False)
+        with terminate_on_signals():
+            result = command.main(args=argv, prog_name="modelprof", standalone_mode=False)
     except ModelprofError as error:
         if _debug():
             raise
         return _fail(str(error), error.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        return _fail("interrupted", 130)
+    except (typer.Abort, KeyboardInterrupt):  # Ctrl-C before the handlers were in place
+        return _fail("interrupted", 128 + signal.SIGINT)
+    except Terminated as stop:
+        return _fail(f"stopped by {stop}", 128 + stop.signum)
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception as error:
         if _debug():
             raise
         if _is_usage_error(error):
-            return _fail(error.format_message().replace("\n", " "), 2)
+            message = error.format_message().replace("\n", " ").strip()
+            return _fail(message, 2) if message else 2
         # anything else is a bug: keep it to one line unless debugging
         return _fail(f"internal error: {type(error).__name__}: {error} (MODELPROF_DEBUG=1 shows the traceback)", EXIT_INTERNAL)
     return result if isinstance(result, int) else 0
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def main() -> None:
-    sys.exit(run())
+    code = run()
+    try:
+        sys.stdout.flush()  # what is still buffered may meet a closed pipe too
+    except BrokenPipeError:
+        _silence_stdout()
+        code = EXIT_BROKEN_PIPE
+    sys.exit(code)

@@ -44,3 +44,7 @@ TrustRemoteCodeOpt = Annotated[
 ShowEmptyOpt = Annotated[
     bool, typer.Option("--show-empty", help="Also list modules without parameters (dropout, activations, ...).")
 ]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option("--timeout", min=1, help="Seconds the model build, and each counter, may run."),
+]

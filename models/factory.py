@@ -75,7 +75,7 @@ def _load_factory(ref: FactoryRef):
         sys.modules[module_name] = module
         try:
             spec.loader.exec_module(module)
-        except Exception as error:  # the user's module failed to import
+        except (Exception, SystemExit) as error:  # the user's module failed to import
             sys.modules.pop(module_name, None)
             raise BadInput(f"{ref}: importing {path.name} failed: {type(error).__name__}: {error}") from None
     else:
@@ -83,6 +83,8 @@ def _load_factory(ref: FactoryRef):
             module = importlib.import_module(ref.target)
         except ImportError as error:
             raise BadInput(f"{ref}: cannot import module {ref.target!r} ({error})") from None
+        except (Exception, SystemExit) as error:  # the user's module failed to import
+            raise BadInput(f"{ref}: importing {ref.target} failed: {type(error).__name__}: {error}") from None
     factory = getattr(module, ref.attribute, None)
     if not callable(factory):
         raise BadInput(f"{ref}: module has no callable {ref.attribute!r}")
@@ -97,7 +99,7 @@ def call_factory(ref: FactoryRef) -> tuple[Any, Any]:
         made = load_factory(ref)()
     except BadInput:
         raise
-    except Exception as error:
+    except (Exception, SystemExit) as error:
         raise BadInput(f"{ref}: the factory raised {type(error).__name__}: {error}") from None
     inputs = None
     if isinstance(made, dict):

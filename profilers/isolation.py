@@ -1,26 +1,75 @@
-"""Run one counter in a child process with a time limit.
+"""Child processes for everything that runs code modelprof does not control:
+the counting tools, Python factories, remote model code.
 
-A counter that crashes (even with a segfault), hangs, leaks hooks or patches,
-or prints, cannot touch the parent or the other counters: each runs in its own
-process (forked where the platform allows, so the parent's imports are
-reused), its stdout/stderr go to a private log, and it is killed at the
-deadline. The parent never allocates the model's real weights.
+A :class:`Child` is a forked process (the parent's imports are reused) that
+streams messages back over a pipe. It cannot touch the parent:
+
+- its stdout and stderr go to an anonymous temporary file (no name on disk,
+  so nothing is left behind whatever happens), whose last line explains a
+  crash;
+- a crash (even a segfault), ``sys.exit`` or ``os._exit`` ends only the child
+  and becomes a one-line error; the parent enforces every time limit;
+- a top-level child leads its own process group, so the parent ends it *and
+  everything it started* with one ``killpg`` when it closes the child, on
+  success, error, timeout, Ctrl-C, SIGTERM or SIGHUP;
+- a small watcher process in that group waits for the parent's end of a pipe
+  to close and then kills the group: a parent killed with SIGKILL takes its
+  children with it.
+
+Children started inside a child (a counter run per tool inside a build
+session) stay in their parent's group.
 """
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import multiprocessing
 import os
+import select
 import signal
 import sys
 import tempfile
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+
+from .errors import ModelprofError
 
 POLL_S = 0.1
+_FORWARDED = ("SIGTERM", "SIGHUP", "SIGINT")
+_in_child = False  # set in every child: nested children join its process group
+
+
+class Terminated(BaseException):
+    """The parent received SIGTERM, SIGHUP or SIGINT; raised where it was
+    running so every ``finally`` (and :meth:`Child.close`) runs before it exits."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def terminate_on_signals() -> Iterator[None]:
+    """Turn SIGTERM, SIGHUP and SIGINT into :class:`Terminated` for the
+    duration of the block (a signal ignored when modelprof started, as under
+    ``nohup``, stays ignored); the previous handlers are restored on exit."""
+
+    def raise_terminated(signum, _frame):
+        raise Terminated(signum)
+
+    saved = {}
+    for name in _FORWARDED:
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+            saved[number] = signal.signal(number, raise_terminated)
+    try:
+        yield
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
 
 
 @dataclass(frozen=True)
@@ -28,33 +77,169 @@ class Outcome:
     value: Any = None  # what the function returned
     error: str = ""  # one line, when it failed
     seconds: float = 0.0
+    bad_input: bool = False  # the failure was a ModelprofError (a clean, expected refusal)
 
     @property
     def ok(self) -> bool:
         return not self.error
 
 
-def _context():
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+class ChildFailed(Exception):
+    """The child ended, or ran past its time, before sending what was awaited."""
+
+    def __init__(self, reason: str, bad_input: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.bad_input = bad_input
 
 
-def _child(fn: Callable, arg: Any, conn, log_path: str) -> None:
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
+class Child:
+    """``target(send, arg)`` in a forked child; ``send(message)`` streams any
+    picklable message to the parent, which reads them with :meth:`receive`.
+    What ``target`` returns arrives as a final ``("ok", value)`` message; an
+    exception it raises ends the stream with :class:`ChildFailed`.
+
+    Use as a context manager: leaving the block kills the child's process
+    group and removes its log, whatever happened inside.
+    """
+
+    def __init__(self, target: Callable[[Callable[[Any], None], Any], Any], arg: Any = None):
+        self.target = target
+        self.arg = arg
+        self.started = 0.0
+        self._process = None
+        self._receiver = None
+        self._log = None
+        self._leader = False
+
+    def __enter__(self) -> "Child":
+        context = multiprocessing.get_context("fork")
+        self._log = tempfile.TemporaryFile(prefix="modelprof-")
+        self._receiver, sender = context.Pipe(duplex=False)
+        self._leader = not _in_child
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()  # the child must not write the parent's pending output again
+        self._process = context.Process(
+            target=_child_main, args=(self.target, self.arg, sender, self._log.fileno(), self._leader)
+        )
+        self._process.start()
+        sender.close()
+        if self._leader:  # also set here: no race with a kill before the child got to it
+            with contextlib.suppress(OSError):
+                os.setpgid(self._process.pid, self._process.pid)
+        self.started = time.monotonic()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def receive(self, timeout_s: float, on_tick: Callable[[float], None] | None = None) -> Any:
+        """The next message, waiting at most ``timeout_s``; ``on_tick(elapsed)``
+        is called while waiting. Raises :class:`ChildFailed` when the child
+        ended (or raised) first, or the time ran out."""
+        waited = time.monotonic()
+        while True:
+            if self._receiver.poll(POLL_S):
+                try:
+                    message = self._receiver.recv()
+                except (EOFError, OSError):
+                    message = None
+                if message is None:
+                    break
+                if message[0] == "error":
+                    raise ChildFailed(message[1], bad_input=message[2])
+                return message
+            if not self._process.is_alive() and not self._receiver.poll(0):
+                break
+            if time.monotonic() - waited > timeout_s:
+                self.close()
+                raise ChildFailed(f"timed out after {timeout_s:g} s")
+            if on_tick is not None:
+                on_tick(self.elapsed)
+        self._process.join(timeout=5)
+        raise ChildFailed(_death(self._process.exitcode, self._log))
+
+    def close(self) -> None:
+        """Kill the child and everything in its process group; reap it; drop the log."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if self._leader:
+            with contextlib.suppress(OSError):
+                os.killpg(process.pid, signal.SIGKILL)
+        if process.is_alive():
+            process.kill()
+        process.join(timeout=5)
+        with contextlib.suppress(ValueError):
+            process.close()
+        self._receiver.close()
+        self._log.close()
+
+
+def run_isolated(
+    fn: Callable[[Any], Any],
+    arg: Any,
+    *,
+    timeout_s: float,
+    on_tick: Callable[[float], None] | None = None,
+) -> Outcome:
+    """``fn(arg)`` in a :class:`Child`, at most ``timeout_s`` seconds."""
+    with Child(lambda _send, value: fn(value), arg) as child:
+        try:
+            _, value = child.receive(timeout_s, on_tick)
+        except ChildFailed as failure:
+            return Outcome(error=failure.reason, seconds=child.elapsed, bad_input=failure.bad_input)
+        return Outcome(value=value, seconds=child.elapsed)
+
+
+def _child_main(target, arg, conn, log_fd: int, leader: bool) -> None:
+    global _in_child
+    _in_child = True
+    for name in _FORWARDED:
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
+    if leader:
+        os.setpgid(0, 0)
+        _start_watcher(multiprocessing.parent_process().sentinel, conn)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
     faulthandler.disable()  # a crash is reported by the parent, not dumped on the terminal
     _single_threaded_torch()
     try:
-        conn.send(("ok", fn(arg)))
+        conn.send(("ok", target(conn.send, arg)))
     except BaseException as error:  # report everything; the parent decides
-        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        detail = f"{type(error).__name__}: {message}" if message else type(error).__name__
         if os.environ.get("MODELPROF_DEBUG", "").strip() not in ("", "0"):
             traceback.print_exc()
-        conn.send(("error", detail))
+        conn.send(("error", describe(error), isinstance(error, ModelprofError)))
     finally:
         conn.close()
+
+
+def describe(error: BaseException) -> str:
+    """One line: a ModelprofError's own message, else ``Type: first line``."""
+    text = str(error).strip()
+    if isinstance(error, ModelprofError):
+        return text.splitlines()[0] if text else type(error).__name__
+    first = text.splitlines()[0] if text else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
+def _start_watcher(parent_sentinel: int, conn) -> None:
+    """Fork a process that kills this process group once the parent is gone
+    (its end of ``parent_sentinel`` closes, even on SIGKILL). It lets go of
+    the result pipe ``conn``, so the parent sees the child's end of it."""
+    if os.fork():
+        return
+    try:
+        conn.close()
+        select.select([parent_sentinel], [], [])
+        os.killpg(0, signal.SIGKILL)
+    finally:
+        os._exit(0)
 
 
 def _single_threaded_torch() -> None:
@@ -67,62 +252,8 @@ def _single_threaded_torch() -> None:
         torch.set_num_threads(1)
 
 
-def run_isolated(
-    fn: Callable[[Any], Any],
-    arg: Any,
-    *,
-    timeout_s: float,
-    on_tick: Callable[[float], None] | None = None,
-) -> Outcome:
-    """Call ``fn(arg)`` in a child process; ``fn`` and ``arg`` must be
-    picklable where fork is unavailable. ``on_tick(elapsed_s)`` is called
-    while waiting."""
-    context = _context()
-    receiver, sender = context.Pipe(duplex=False)
-    with tempfile.TemporaryDirectory(prefix="modelprof-") as scratch:
-        log_path = os.path.join(scratch, "counter.log")
-        process = context.Process(target=_child, args=(fn, arg, sender, log_path), daemon=True)
-        started = time.monotonic()
-        process.start()
-        sender.close()
-        message = None
-        try:
-            while True:
-                elapsed = time.monotonic() - started
-                if receiver.poll(POLL_S):
-                    try:
-                        message = receiver.recv()
-                    except EOFError:  # died before answering
-                        message = None
-                    break
-                if not process.is_alive():
-                    break
-                if elapsed > timeout_s:
-                    _kill(process)
-                    return Outcome(error=f"timed out after {timeout_s:g} s", seconds=elapsed)
-                if on_tick is not None:
-                    on_tick(elapsed)
-        finally:
-            process.join(timeout=5)
-            if process.is_alive():
-                _kill(process)
-            receiver.close()
-        elapsed = time.monotonic() - started
-        if message is None:
-            return Outcome(error=_death(process.exitcode, log_path), seconds=elapsed)
-    status, payload = message
-    if status == "ok":
-        return Outcome(value=payload, seconds=elapsed)
-    return Outcome(error=payload, seconds=elapsed)
-
-
-def _kill(process) -> None:
-    process.kill()
-    process.join(timeout=5)
-
-
-def _death(exitcode: int | None, log_path: str) -> str:
-    """Describe a child that exited without an answer (killed by the OS, crashed)."""
+def _death(exitcode: int | None, log) -> str:
+    """Describe a child that ended without an answer (killed by the OS, crashed, exited)."""
     if exitcode is not None and exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
@@ -132,14 +263,14 @@ def _death(exitcode: int | None, log_path: str) -> str:
         what = f"crashed with {name}{cause}"
     else:
         what = f"exited with code {exitcode} without a result"
-    tail = _last_line(log_path)
+    tail = _last_line(log)
     return f"{what}: {tail}" if tail else what
 
 
-def _last_line(path: str) -> str:
+def _last_line(log) -> str:
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            lines = [line.strip() for line in handle if line.strip()]
-    except OSError:
+        log.seek(0)
+        lines = [line.strip() for line in log.read().decode("utf-8", "replace").splitlines() if line.strip()]
+    except (OSError, ValueError):
         return ""
     return lines[-1][:200] if lines else ""

@@ -3,19 +3,21 @@ arguments in, records out. Nothing here prints."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
-from typing import Callable
 
-from ..models.build import build_model
-from ..models.inputs import InputSpec, factory_inputs, plan_from_tensors, plan_inputs
+from ..models.inputs import InputSpec, plan_inputs
 from ..models.resolver import ModelSource, resolve
 from .counters import Counter, CountJob, select_counters
 from .errors import BadInput
-from .isolation import run_isolated
 from .memory import available_bytes, real_run_bytes
-from .params import ParamReport, count_parameters, normalize_dtype
+from .params import ParamReport, normalize_dtype
 from .reconcile import Reconciliation, reconcile
 from .records import CounterResult, ModelInfo
+from .sessions import Progress, SessionRequest, Structure, cpu_session, meta_session
+from .units import binary_size
+
+DEFAULT_TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -24,18 +26,6 @@ class ParamsResult:
     report: ParamReport
     active_params: int | None = None  # mixture of experts, from the analytic counter
     counted_by: str = "meta build"  # or "analytic"
-
-
-@dataclass(frozen=True)
-class Structure:
-    """The model as the parent process knows it, without counting anything."""
-
-    class_name: str
-    report: ParamReport
-    biases: dict  # path -> size of the module's own bias, for the reconciliation
-    notes: tuple[str, ...]
-    example_inputs: object = None  # from a Python factory
-    active_params: int | None = None
 
 
 def default_dtype(source: ModelSource) -> str | None:
@@ -48,27 +38,47 @@ def default_dtype(source: ModelSource) -> str | None:
         return None
 
 
-def analytic_structure(source: ModelSource, *, base: bool, spec: InputSpec, dtype: str | None) -> Structure:
-    """The parameter tree from closed forms (no torch); raises ``Unsupported``."""
+def _analysis(source: ModelSource, *, base: bool, spec: InputSpec):
+    """The analytic counter's closed forms of ``source``; raises ``Unsupported``."""
     from .analytic import Spec, Unsupported, analyze
-    from .analytic._tree import param_report
 
     if source.config is None:
         raise Unsupported("a Python factory has no config to read")
-    analysis = analyze(
+    return analyze(
         dict(source.config),
         Spec(dict(source.config), base, spec.batch, spec.seq_len, spec.decoder_seq_len or spec.seq_len,
              spec.image_size, spec.input_shape),
     )
+
+
+def analytic_structure(source: ModelSource, *, base: bool, spec: InputSpec, dtype: str | None) -> Structure:
+    """The parameter tree from closed forms (no torch); raises ``Unsupported``."""
+    from .analytic._tree import param_report
+
+    analysis = _analysis(source, base=base, spec=spec)
     report = param_report(analysis, dtype)
     return Structure(analysis.class_name, report, {}, tuple(analysis.notes), active_params=analysis.active_params)
 
 
-def built_structure(source: ModelSource, *, base: bool, attn: str | None, trust_remote_code: bool, dtype: str | None) -> Structure:
-    """The parameter tree of the model built on the meta device (imports torch)."""
-    built = build_model(source, device="meta", base=base, attn=attn, trust_remote_code=trust_remote_code)
-    report = count_parameters(built.module, dtype=dtype)
-    return Structure(built.class_name, report, _bias_sizes(built.module), tuple(built.notes), built.example_inputs)
+def active_params(source: ModelSource, *, base: bool) -> int | None:
+    """Parameters one token uses, for mixture-of-experts models the analytic
+    counter knows (None for dense models and for models it does not know)."""
+    from .analytic import Unsupported
+
+    try:
+        return _analysis(source, base=base, spec=InputSpec()).active_params
+    except Unsupported:
+        return None
+
+
+def built_structure(
+    source: ModelSource, *, base: bool, attn: str | None, trust_remote_code: bool, dtype: str | None,
+    timeout_s: float = DEFAULT_TIMEOUT_S, on_progress: Progress | None = None,
+) -> Structure:
+    """The parameter tree of the model built on the meta device, in an isolated child."""
+    job = CountJob(source, InputSpec(), "forward", base, attn, trust_remote_code)
+    structure, _ = meta_session(SessionRequest(job, dtype=dtype, timeout_s=timeout_s), on_progress)
+    return structure
 
 
 def profile_params(
@@ -78,14 +88,18 @@ def profile_params(
     dtype: str | None = None,
     trust_remote_code: bool = False,
     analytic: bool | None = False,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    on_progress: Progress | None = None,
 ) -> ParamsResult:
     """Resolve ``name`` and account its parameters: from the model built on
     the meta device (``analytic=False``), from closed forms without torch
     (``True``), or closed forms where the analytic counter knows the model and
-    the build otherwise (``None``).
+    the build otherwise (``None``). The build runs in an isolated child under
+    ``timeout_s``.
 
     Bytes use ``dtype`` when given, else the config's checkpoint dtype, else
-    each tensor's own dtype (fp32 for closed forms).
+    each tensor's own dtype (fp32 for closed forms). Mixture-of-experts models
+    the analytic counter knows also get their active parameters.
     """
     from .analytic import Unsupported
 
@@ -99,7 +113,11 @@ def profile_params(
             if analytic:
                 raise BadInput(f"{source.name}: the analytic counter cannot count this model: {why}") from None
     if structure is None:
-        structure = built_structure(source, base=base, attn=None, trust_remote_code=trust_remote_code, dtype=dtype)
+        structure = built_structure(
+            source, base=base, attn=None, trust_remote_code=trust_remote_code, dtype=dtype,
+            timeout_s=timeout_s, on_progress=on_progress,
+        )
+        structure = replace(structure, active_params=active_params(source, base=base))
     info = ModelInfo(source.name, source.kind, structure.class_name, source.location, structure.notes)
     return ParamsResult(info, structure.report, structure.active_params, counted_by)
 
@@ -137,34 +155,59 @@ def profile_flops(
     trust_remote_code: bool = False,
     depth: int = 1,
     view: str = "module",
-    timeout_s: float = 300.0,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
     max_memory: int | None = None,
-    on_progress: Callable[[str, str, float], None] | None = None,
+    on_progress: Progress | None = None,
 ) -> FlopsResult:
-    """Count one forward (or training) step of ``name`` with each counter, each
-    in its own process, and reconcile them.
+    """Count one forward (or training) step of ``name`` with each counter and
+    reconcile them.
 
-    ``max_memory`` caps the bytes a real-tensor counter may need (default: the
-    memory available now); counters over it are skipped with the estimate as
-    the reason. ``on_progress(counter, state, elapsed_s)`` reports
-    "running" / "done" / "skipped" / "error".
+    The analytic counter runs here (pure Python). The model is built in
+    isolated children (see :mod:`sessions`): once on meta for its structure
+    and the meta-tensor counters, once with real CPU tensors for the others,
+    each of which runs in a process of its own. ``max_memory`` caps the bytes
+    a real-tensor counter may need (default: the memory available now);
+    counters over it are skipped with the estimate as the reason.
+    ``on_progress(task, state, elapsed_s)`` reports "running" / "done" /
+    "skipped" / "error" for each counter and for the "build" step.
     """
     if mode not in ("forward", "train"):
         raise BadInput(f"unknown mode {mode!r} (forward or train)")
     source = resolve(name)
     chosen = select_counters(counters)
     plan = plan_inputs(source, spec)
-    structure = _flops_structure(source, chosen, spec=spec, base=base, attn=attn, trust_remote_code=trust_remote_code)
-    if plan is None:
-        if structure.example_inputs is None:
-            raise BadInput(f"{source.name}: the factory returned no example inputs; pass --input-shape")
-        plan = plan_from_tensors(*factory_inputs(structure.example_inputs, "meta"))
-    report = structure.report
     job = CountJob(source, spec, mode, base, attn, trust_remote_code)
-    budget = max_memory if max_memory is not None else available_bytes()
     results: dict[str, CounterResult] = {}
+    runnable = []
     for counter in chosen:
-        results[counter.name] = _run_counter(counter, job, plan, report.total, budget, timeout_s, on_progress)
+        why = _cannot_run(counter, job)
+        if why:
+            results[counter.name] = _skip(counter, why, on_progress)
+        elif not counter.needs_torch:
+            results[counter.name] = _count_here(counter, job, on_progress)
+        else:
+            runnable.append(counter)
+    on_meta = tuple(c for c in runnable if not c.real_tensors)
+    structure = _flops_structure(source, on_meta, spec=spec, base=base, attn=attn, trust_remote_code=trust_remote_code)
+    if structure is None:
+        request = SessionRequest(job, on_meta, timeout_s=timeout_s, plan=plan)
+        structure, counted = meta_session(request, on_progress)
+        results.update(counted)
+    if plan is None:
+        if structure.example_plan is None:
+            raise BadInput(f"{source.name}: the factory returned no example inputs; pass --input-shape or --input")
+        plan = structure.example_plan
+    report = structure.report
+    real = []
+    for counter in (c for c in runnable if c.real_tensors):
+        why = _over_budget(job, plan, report.total, max_memory)
+        if why:
+            results[counter.name] = _skip(counter, why, on_progress)
+        else:
+            real.append(counter)
+    if real:
+        results.update(cpu_session(SessionRequest(job, tuple(real), timeout_s=timeout_s, plan=plan), on_progress))
+    results = {c.name: results[c.name] for c in chosen}
     reference = next((n for n in ("analytic", "torch") if n in results and results[n].ok), None)
     table = reconcile(
         results,
@@ -182,50 +225,57 @@ def profile_flops(
     )
 
 
-def _flops_structure(source, chosen, *, spec, base, attn, trust_remote_code) -> Structure:
-    """Closed forms when every chosen counter is torch-free and the analytic
-    counter knows the model (so nothing imports torch), else the meta build."""
+def _flops_structure(source, on_meta, *, spec, base, attn, trust_remote_code) -> Structure | None:
+    """Closed forms when no meta-tensor counter runs and the analytic counter
+    knows the model (so nothing imports torch); None: build it in a session."""
     from .analytic import Unsupported
 
-    if not any(c.needs_torch for c in chosen):
-        try:
-            return analytic_structure(source, base=base, spec=spec, dtype=None)
-        except Unsupported:
-            pass
-    return built_structure(source, base=base, attn=attn, trust_remote_code=trust_remote_code, dtype=None)
+    if on_meta:
+        return None
+    try:
+        return analytic_structure(source, base=base, spec=spec, dtype=None)
+    except Unsupported:
+        return None
 
 
-def _run_counter(counter, job, plan, params, budget, timeout_s, on_progress) -> CounterResult:
-    def skipped(reason: str) -> CounterResult:
-        if on_progress:
-            on_progress(counter.name, "skipped", 0.0)
-        return counter.skipped(reason)
-
+def _cannot_run(counter: Counter, job: CountJob) -> str | None:
     missing = counter.missing()
     if missing:
-        return skipped(missing)
+        return missing
     if job.mode == "train" and not counter.measures_train:
-        return skipped("counts a forward pass only")
-    if counter.real_tensors and budget is not None:
-        elements = sum(_numel(t.shape) for t in (*plan.args, *plan.kwargs.values()))
-        batch = job.inputs.batch
-        need = real_run_bytes(params, job.source.config, batch, plan.tokens, elements)
-        if need > budget:
-            return skipped(
-                f"needs about {need / 2**30:,.1f} GiB of real fp32 tensors ({params:,} params x 4 B + activations), "
-                f"{budget / 2**30:,.1f} GiB available"
-            )
-    tick = (lambda elapsed: on_progress(counter.name, "running", elapsed)) if on_progress else None
-    if tick:
-        tick(0.0)
-    outcome = run_isolated(counter.count, job, timeout_s=timeout_s, on_tick=tick)
-    if outcome.ok:
-        result = outcome.value
-    else:
-        result = counter.failed(outcome.error)
+        return "counts a forward pass only"
+    return None
+
+
+def _over_budget(job: CountJob, plan, params: int, max_memory: int | None) -> str | None:
+    """Why a real-tensor counter cannot run within the memory cap, or None."""
+    budget = max_memory if max_memory is not None else available_bytes()
+    if budget is None:
+        return None
+    elements = sum(_numel(t.shape) for t in (*plan.args, *plan.kwargs.values()))
+    need = real_run_bytes(params, job.source.config, job.inputs.batch, plan.tokens, elements)
+    if need <= budget:
+        return None
+    cap = f"over the --max-memory cap of {binary_size(budget)}" if max_memory is not None else f"{binary_size(budget)} available"
+    return f"needs about {binary_size(need)} of real fp32 tensors ({params:,} params x 4 B + activations), {cap}"
+
+
+def _skip(counter: Counter, reason: str, on_progress: Progress | None) -> CounterResult:
     if on_progress:
-        on_progress(counter.name, "done" if result.ok else result.status, outcome.seconds)
-    return replace(result, seconds=outcome.seconds)
+        on_progress(counter.name, "skipped", 0.0)
+    return counter.skipped(reason)
+
+
+def _count_here(counter: Counter, job: CountJob, on_progress: Progress | None) -> CounterResult:
+    """A torch-free counter (closed forms over the config), in this process."""
+    if on_progress:
+        on_progress(counter.name, "running", 0.0)
+    started = time.perf_counter()
+    result = counter.count(job)
+    result = replace(result, seconds=time.perf_counter() - started)
+    if on_progress:
+        on_progress(counter.name, "done" if result.ok else result.status, result.seconds)
+    return result
 
 
 def _numel(shape) -> int:
@@ -233,13 +283,3 @@ def _numel(shape) -> int:
     for size in shape:
         n *= size
     return n
-
-
-def _bias_sizes(module) -> dict[str, int]:
-    """Path -> elements of the module's own ``bias`` parameter."""
-    sizes = {}
-    for path, sub in module.named_modules():
-        bias = dict(sub.named_parameters(recurse=False)).get("bias")
-        if bias is not None:
-            sizes[path] = bias.numel()
-    return sizes

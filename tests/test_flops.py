@@ -201,7 +201,11 @@ def test_max_memory_caps_real_counters(cli):
     counters = payload["counters"]
     assert counters["torch"]["status"] == "ok"
     assert {counters[n]["status"] for n in ("fvcore", "thop", "ptflops-pytorch", "ptflops-aten")} == {"skipped"}
-    assert "1 GiB" not in counters["fvcore"]["reason"] and "available" in counters["fvcore"]["reason"]
+    # 235,146 params x 4 B + 256 x 784 input floats x 4 B + 768 MiB allowance = 769.66 MiB
+    assert counters["fvcore"]["reason"] == (
+        "needs about 769.66 MiB of real fp32 tensors (235,146 params x 4 B + activations), "
+        "over the --max-memory cap of 1.00 MiB"
+    )
 
 
 # --------------------------------------------------------------------------
@@ -411,19 +415,23 @@ class FakeTerminal:
 
 
 def test_progress_shows_on_a_terminal_only(monkeypatch):
-    from modelprof.cli.progress import progress_reporter
+    from modelprof.cli.progress import progress_line
 
     terminal = FakeTerminal()
     monkeypatch.setattr("sys.stderr", terminal)
-    with progress_reporter(enabled=True) as on_progress:
+    with progress_line(True, "flops toy:mlp") as on_progress:
+        assert "flops toy:mlp  starting" in "".join(terminal.written)  # before anything is imported or built
+        on_progress("build", "running", 2.0)
+        assert "building the model 2 s" in "".join(terminal.written)
+        on_progress("build", "done", 2.4)
         on_progress("torch", "running", 1.0)
         on_progress("torch", "done", 1.2)
         on_progress("fvcore", "skipped", 0.0)
     shown = "".join(terminal.written)
-    assert "torch running 1 s" in shown and "torch ✓" in shown and "fvcore –" in shown
-    with progress_reporter(enabled=False) as on_progress:  # json / csv output
+    assert "torch 1 s" in shown and "torch ✓" in shown and "fvcore –" in shown
+    with progress_line(False, "flops toy:mlp") as on_progress:  # json / csv output
         assert on_progress is None
     monkeypatch.setattr("sys.stderr", FakeTerminal())
     monkeypatch.setattr(FakeTerminal, "isatty", lambda self: False)
-    with progress_reporter(enabled=True) as on_progress:  # not a terminal
+    with progress_line(True, "flops toy:mlp") as on_progress:  # not a terminal
         assert on_progress is None

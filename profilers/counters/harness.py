@@ -41,14 +41,19 @@ class Prepared:
 
 
 def prepare(job: CountJob, device: str) -> Prepared:
-    """Build the model of ``job`` on ``device`` with its inputs, in eval mode
-    for a forward count and train mode for a training step."""
+    """Build the model of ``job`` on ``device`` and prepare it (see :func:`prepare_built`)."""
     built = build_model(job.source, device=device, base=job.base, attn=job.attn, trust_remote_code=job.trust_remote_code)
+    return prepare_built(built, job, plan_inputs(job.source, job.inputs), device)
+
+
+def prepare_built(built, job: CountJob, plan, device: str) -> Prepared:
+    """A built model with its inputs on ``device`` (from ``plan``, else the
+    factory's example inputs), in eval mode for a forward count and train
+    mode for a training step."""
     model = built.module
     config = getattr(model, "config", None)
     if config is not None and hasattr(config, "use_cache"):
         config.use_cache = False  # one plain forward: no key/value cache objects
-    plan = plan_inputs(job.source, job.inputs)
     if plan is not None:
         args, kwargs = materialize(plan, device)
     elif built.example_inputs is not None:
