@@ -16,6 +16,7 @@ import typer
 from ..profilers.budgets import BudgetReport, LimitCheck, check_budgets, find_budget_file, load_budget_file
 from ..profilers.pipeline import DEFAULT_TIMEOUT_S
 from .options import FormatOpt, TimeoutOpt
+from .progress import progress_line
 from .render import Column, OutputFormat, View, count, emit, markdown
 
 SCHEMA_VERSION = 1
@@ -32,7 +33,10 @@ def check(
 ) -> None:
     """Check models against the parameter and FLOP budgets of a budget file (exit 1 on any excess)."""
     path = file if file is not None else find_budget_file(Path.cwd())
-    report = check_budgets(load_budget_file(path), timeout_s=timeout)
+    budget = load_budget_file(path)
+    with progress_line(fmt in (OutputFormat.table, OutputFormat.markdown), f"check {path}") as line:
+        on_model = (lambda i, n, name: line.start(f"model {i}/{n}: {name}")) if line else None
+        report = check_budgets(budget, timeout_s=timeout, on_model=on_model, on_progress=line)
     view = check_view(report)
     emit(view, fmt)
     if junit_xml is not None:

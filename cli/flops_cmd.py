@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from enum import Enum
 from typing import Annotated, Optional
 
 import typer
 
-from ..models.inputs import InputSpec
+from ..models.inputs import InputSpec, parse_named_input, parse_shape
 from ..profilers.errors import BadInput, CounterFailed
 from ..profilers.pipeline import DEFAULT_TIMEOUT_S, FlopsResult, profile_flops
 from ..profilers.units import parse_quantity
@@ -41,11 +40,12 @@ def flops(
         Optional[str],
         typer.Option("--counters", "-c", help="Comma-separated counters [default: all]: analytic, torch, fvcore, thop, ptflops (both backends), ptflops-pytorch, ptflops-aten."),
     ] = None,
-    batch: Annotated[int, typer.Option("--batch", "-b", min=1, help="Batch size.")] = 1,
-    seq_len: Annotated[int, typer.Option("--seq-len", "-n", min=1, help="Sequence length of text models.")] = 128,
+    batch: Annotated[Optional[int], typer.Option("--batch", "-b", min=1, help="Batch size [default: 1, a toy's own].", show_default=False)] = None,
+    seq_len: Annotated[Optional[int], typer.Option("--seq-len", "-n", min=1, help="Sequence length of text models and sequence toys [default: 128, a toy's own].", show_default=False)] = None,
     decoder_seq_len: Annotated[Optional[int], typer.Option("--decoder-seq-len", min=1, help="Decoder length of encoder-decoder models [default: --seq-len].")] = None,
-    image_size: Annotated[Optional[int], typer.Option("--image-size", min=1, help="Image side of vision models [default: from the config].")] = None,
-    input_shape: Annotated[Optional[str], typer.Option("--input-shape", help="Input tensor shape, e.g. 1,3,224,224 (Python factories and toys).")] = None,
+    image_size: Annotated[Optional[int], typer.Option("--image-size", min=1, help="Image side of vision models and image toys [default: from the config].")] = None,
+    input_shape: Annotated[Optional[str], typer.Option("--input-shape", help="One float input tensor, e.g. 1,3,224,224 (toys and Python factories).")] = None,
+    inputs: Annotated[Optional[list[str]], typer.Option("--input", help="A keyword input tensor NAME=SHAPE[:DTYPE], e.g. input_ids=1x128:int64 (repeatable; *_ids and *mask* default to int64, others to float32).")] = None,
     mode: Annotated[Mode, typer.Option("--mode", help="forward, or train = forward + backward of a scalar loss (measured).")] = Mode.forward,
     attn: Annotated[Optional[Attn], typer.Option("--attn", help="Attention implementation to build HuggingFace models with [default: transformers' own].")] = None,
     depth: Annotated[int, typer.Option("--depth", "-d", min=0, help="Module rows down to this depth (root = 0).")] = 1,
@@ -59,7 +59,11 @@ def flops(
     trust_remote_code: TrustRemoteCodeOpt = False,
 ) -> None:
     """Forward (or training-step) cost counted by every counter, reconciled: MACs, FLOPs = 2 x MACs, other ops."""
-    spec = InputSpec(batch, seq_len, decoder_seq_len, image_size, _shape(input_shape))
+    spec = InputSpec.from_options(
+        batch=batch, seq_len=seq_len, decoder_seq_len=decoder_seq_len, image_size=image_size,
+        input_shape=parse_shape(input_shape, "--input-shape") if input_shape else None,
+        inputs=tuple(parse_named_input(text) for text in inputs or ()),
+    )
     with progress_line(fmt in (OutputFormat.table, OutputFormat.markdown), f"flops {model}") as on_progress:
         result = profile_flops(
             model,
@@ -75,21 +79,15 @@ def flops(
             max_memory=_bytes(max_memory),
             on_progress=on_progress,
         )
-    emit(flops_view(result), fmt)
+    measured = any(r.ok for r in result.results.values())
+    if measured or fmt in (OutputFormat.json, OutputFormat.csv):
+        emit(flops_view(result), fmt)
+    if not measured:
+        raise CounterFailed(f"no counter could count {model}: " + "; ".join(grouped_reasons(result)))
     if explain and fmt in (OutputFormat.table, OutputFormat.markdown):
         emit(explain_view(result), fmt)
     if strict and result.failed():
         raise CounterFailed(f"counter(s) failed: {', '.join(result.failed())} (--strict)")
-
-
-def _shape(text: str | None) -> tuple[int, ...] | None:
-    if text is None:
-        return None
-    parts = re.split(r"\s*[,x]\s*", text.strip())
-    shape = tuple(int(part) for part in parts) if all(part.isdigit() for part in parts) else ()
-    if not shape or any(size < 1 for size in shape):
-        raise BadInput(f"--input-shape {text!r}: expected positive sizes like 1,3,224,224")
-    return shape
 
 
 def _bytes(text: str | None) -> int | None:
@@ -299,7 +297,6 @@ def summary(result: FlopsResult) -> list[str]:
     for name, counted in result.results.items():
         meta = result.counters[name]
         if not counted.ok:
-            lines.append(f"  {name}: {counted.status}: {counted.reason}")
             continue
         printed = f"printed {count(counted.printed)} {meta.label}" if counted.printed is not None else "computed"
         parts = f"{count(counted.macs)} MACs = {count(counted.flops)} FLOPs"
@@ -310,6 +307,7 @@ def summary(result: FlopsResult) -> list[str]:
         lines.append(f"      counts {meta.counts}")
         if counted.uncounted:
             lines.append(f"      ran but not counted: {uncounted_summary(counted.uncounted)}")
+    lines.extend(f"  {line}" for line in grouped_reasons(result))
     reference = result.reference
     if reference is not None:
         split: dict[str, int] = {}
@@ -330,6 +328,16 @@ def summary(result: FlopsResult) -> list[str]:
     lines.extend(legend(result))
     lines.extend(result.model.notes)
     return lines
+
+
+def grouped_reasons(result: FlopsResult) -> list[str]:
+    """``fvcore, thop: skipped: counts a forward pass only``: counters that
+    gave no figure, those with the same status and reason on one line."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for name, counted in result.results.items():
+        if not counted.ok:
+            groups.setdefault((counted.status, counted.reason), []).append(name)
+    return [f"{', '.join(names)}: {status}: {reason}" for (status, reason), names in groups.items()]
 
 
 def uncounted_summary(uncounted, limit: int = 8) -> str:

@@ -67,7 +67,7 @@ def si(n: int | float | None) -> str:
     if n is None:
         return ""
     value = float(n)
-    for scale, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+    for scale, prefix in ((1e24, "Y"), (1e21, "Z"), (1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= scale:
             return f"{value / scale:.2f}{prefix}"
     return f"{int(value)}"

@@ -79,6 +79,30 @@ def _dtype(value: Any) -> str:
     return normalize_dtype(value)
 
 
+@_setting("input_shape")
+def _input_shape(value: Any) -> tuple[int, ...]:
+    from ..models.inputs import parse_shape
+
+    if not isinstance(value, str):
+        raise ValueError(f"expected a shape like \"1,3,224,224\", got {value!r}")
+    try:
+        return parse_shape(value, "input_shape")
+    except BadInput as error:
+        raise ValueError(str(error)) from None
+
+
+@_setting("inputs")
+def _inputs(value: Any) -> tuple:
+    from ..models.inputs import parse_named_input
+
+    if not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values()):
+        raise ValueError('expected a table of NAME = "SHAPE[:DTYPE]", e.g. { input_ids = "1x128:int64" }')
+    try:
+        return tuple(parse_named_input(f"{name}={text}") for name, text in value.items())
+    except BadInput as error:
+        raise ValueError(str(error).removeprefix("--input ")) from None
+
+
 for _name in ("seq_len", "batch", "decoder_seq_len", "image_size"):
     _setting(_name)(_positive_int)
 for _name in ("base", "trust_remote_code"):
@@ -89,8 +113,9 @@ _setting("dtype")(_dtype)
 @dataclass(frozen=True)
 class ModelBudget:
     model: str  # the key: any source params/flops accept
-    settings: dict  # seq_len, batch, base, dtype, ... (defaults applied)
+    settings: dict  # seq_len, batch, base, dtype, ... set in the model's own table
     limits: dict  # limit key -> integer
+    defaults: dict = field(default_factory=dict)  # [defaults]: used where they apply to the model
 
 
 @dataclass(frozen=True)
@@ -176,7 +201,7 @@ def load_budget_file(path: Path) -> BudgetFile:
         if not isinstance(table, dict):
             raise BadInput(f"{path}: {where}: expected a table of settings and limits")
         _only(path, where, table, set(SETTINGS) | set(LIMITS))
-        settings = {**defaults, **_settings(path, where, {k: v for k, v in table.items() if k in SETTINGS})}
+        settings = _settings(path, where, {k: v for k, v in table.items() if k in SETTINGS})
         limits = {}
         for key, value in table.items():
             if key in LIMITS:
@@ -186,7 +211,7 @@ def load_budget_file(path: Path) -> BudgetFile:
                     raise BadInput(f"{path}: {where}: {key}: {error}") from None
         if not limits:
             raise BadInput(f"{path}: {where}: no limits (use e.g. max_params, max_forward_flops)")
-        budgets.append(ModelBudget(model, settings, limits))
+        budgets.append(ModelBudget(model, settings, limits, defaults))
     return BudgetFile(path, tuple(budgets))
 
 
@@ -216,23 +241,45 @@ def _settings(path: Path, where: str, table: Any) -> dict:
     return settings
 
 
-def check_budgets(budget: BudgetFile, *, timeout_s: float = 300.0) -> BudgetReport:
+@dataclass(frozen=True)
+class _Request:
+    """One model of a budget file, resolved and checked, ready to measure."""
+
+    budget: ModelBudget
+    source: Any  # ModelSource
+    spec: Any  # InputSpec, checked against the model
+    base: bool
+    dtype: str | None
+    trust_remote_code: bool
+
+
+def check_budgets(
+    budget: BudgetFile,
+    *,
+    timeout_s: float = 300.0,
+    on_model: Callable[[int, int, str], None] | None = None,
+    on_progress: Callable[[str, str, float], None] | None = None,
+) -> BudgetReport:
     """Measure every model of ``budget`` and compare it with its limits.
 
-    Every model key is resolved before anything is measured, so a typo fails
-    fast (exit 2) instead of after minutes of counting."""
-    from ..models.resolver import resolve
-
+    Every model key is resolved, and its settings checked against the model,
+    before anything is measured, so a typo fails fast (exit 2) instead of
+    after minutes of counting. ``on_model(i, n, name)`` is called as each
+    model starts; ``on_progress`` is passed on to the counters."""
+    requests = []
     for model in budget.models:
         try:
-            resolve(model.model)
+            requests.append(_request(model))
         except ModelprofError as error:
             raise BadInput(f"{budget.path}: [models.{_quote(model.model)}]: {error}") from None
     report = BudgetReport(budget.path)
-    for model in budget.models:
+    for i, request in enumerate(requests):
+        model = request.budget
+        if on_model is not None:
+            on_model(i + 1, len(requests), model.model)
         where = f"{budget.path}: [models.{_quote(model.model)}]"
         try:
-            measured = _measure(model, timeout_s)
+            measured = _measure(request, timeout_s, on_progress)
         except ModelprofError as error:
             raise BadInput(f"{where}: {error}") from None
         for key, limit in model.limits.items():
@@ -242,21 +289,45 @@ def check_budgets(budget: BudgetFile, *, timeout_s: float = 300.0) -> BudgetRepo
     return report
 
 
-def _measure(model: ModelBudget, timeout_s: float) -> dict[str, tuple[int | None, str, str]]:
+def _request(model: ModelBudget) -> _Request:
+    from ..models.inputs import applied_spec
+    from ..models.resolver import resolve
+    from .pipeline import check_build_options
+
+    source = resolve(model.model)
+    hf = source.kind not in ("toy", "python")
+    base = model.settings.get("base", hf and model.defaults.get("base", False))  # a default --base means nothing to a toy
+    settings = {**model.defaults, **model.settings}
+    check_build_options(source, base=base, attn=None)
+    spec = applied_spec(source, _input_spec(model, source))
+    return _Request(model, source, spec, base, settings.get("dtype"), settings.get("trust_remote_code", False))
+
+
+def _input_spec(model: ModelBudget, source):
+    """The model's own input settings, plus the [defaults] that apply to it
+    (a default sequence length means nothing to an image model or a toy MLP)."""
+    from ..models.inputs import InputSpec, applicable_options
+
+    fields = ("batch", "seq_len", "decoder_seq_len", "image_size", "input_shape", "inputs")
+    applicable = applicable_options(source)
+    chosen = {k: v for k, v in model.defaults.items() if k in fields and k in applicable}
+    chosen.update({k: v for k, v in model.settings.items() if k in fields})
+    return InputSpec.from_options(**chosen)
+
+
+def _measure(request: _Request, timeout_s: float, on_progress) -> dict[str, tuple[int | None, str, str]]:
     """quantity -> (value, source, error) for the quantities its limits need."""
-    from ..models.inputs import InputSpec
     from .pipeline import profile_flops, profile_params
 
-    s = model.settings
-    needed = {LIMITS[key][0] for key in model.limits}
-    base, dtype = s.get("base", False), s.get("dtype")
-    trust = s.get("trust_remote_code", False)
-    spec = InputSpec(s.get("batch", 1), s.get("seq_len", 128), s.get("decoder_seq_len"), s.get("image_size"))
+    name = request.budget.model
+    needed = {LIMITS[key][0] for key in request.budget.limits}
+    common = dict(spec=request.spec, base=request.base, trust_remote_code=request.trust_remote_code,
+                  timeout_s=timeout_s, on_progress=on_progress)
     out: dict[str, tuple[int | None, str, str]] = {}
     if needed & {"forward_macs", "forward_flops"}:
-        flops = profile_flops(model.model, counters=["analytic"], spec=spec, base=base, trust_remote_code=trust, timeout_s=timeout_s)
+        flops = profile_flops(name, counters=["analytic"], **common)
         if not flops.reference:
-            flops = profile_flops(model.model, counters=["torch"], spec=spec, base=base, trust_remote_code=trust, timeout_s=timeout_s)
+            flops = profile_flops(name, counters=["torch"], **common)
         reference = flops.reference
         if reference is None:
             why = "; ".join(f"{n}: {r.reason}" for n, r in flops.results.items())
@@ -265,7 +336,10 @@ def _measure(model: ModelBudget, timeout_s: float) -> dict[str, tuple[int | None
             out["forward_macs"] = (reference.macs, reference.counter, "")
             out["forward_flops"] = (reference.flops, reference.counter, "")
     if needed & {"params", "trainable_params", "non_embedding_params", "bytes", "active_params"}:
-        params = profile_params(model.model, base=base, dtype=dtype, trust_remote_code=trust, analytic=None)
+        params = profile_params(
+            name, base=request.base, dtype=request.dtype, trust_remote_code=request.trust_remote_code,
+            analytic=None, timeout_s=timeout_s, on_progress=on_progress,
+        )
         r, source = params.report, params.counted_by
         out["params"] = (r.total, source, "")
         out["trainable_params"] = (r.trainable, source, "")
@@ -276,7 +350,7 @@ def _measure(model: ModelBudget, timeout_s: float) -> dict[str, tuple[int | None
         else:
             out["active_params"] = (r.total, f"{source} (dense: every parameter is active)", "")
     if "train_flops" in needed:
-        train = profile_flops(model.model, counters=["torch"], spec=spec, base=base, mode="train", trust_remote_code=trust, timeout_s=timeout_s)
+        train = profile_flops(name, counters=["torch"], mode="train", **common)
         torch_result = train.results["torch"]
         out["train_flops"] = (torch_result.flops, "torch (forward + backward, measured)", "") if torch_result.ok else (None, "", torch_result.reason)
     return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from ..models.inputs import InputSpec, plan_inputs
+from ..models.inputs import InputSpec, applied_spec, plan_inputs
 from ..models.resolver import ModelSource, resolve
 from .counters import Counter, CountJob, select_counters
 from .errors import BadInput
@@ -104,6 +104,7 @@ def profile_params(
     from .analytic import Unsupported
 
     source = resolve(name)
+    check_build_options(source, base=base, attn=None)
     dtype = dtype or default_dtype(source)
     structure, counted_by = None, "meta build"
     if analytic is not False:
@@ -175,7 +176,9 @@ def profile_flops(
         raise BadInput(f"unknown mode {mode!r} (forward or train)")
     source = resolve(name)
     chosen = select_counters(counters)
-    plan = plan_inputs(source, spec)
+    check_build_options(source, base=base, attn=attn)
+    spec = applied_spec(source, spec)
+    requested = plan_inputs(source, spec)  # None: a factory's own example inputs
     job = CountJob(source, spec, mode, base, attn, trust_remote_code)
     results: dict[str, CounterResult] = {}
     runnable = []
@@ -190,13 +193,12 @@ def profile_flops(
     on_meta = tuple(c for c in runnable if not c.real_tensors)
     structure = _flops_structure(source, on_meta, spec=spec, base=base, attn=attn, trust_remote_code=trust_remote_code)
     if structure is None:
-        request = SessionRequest(job, on_meta, timeout_s=timeout_s, plan=plan)
+        request = SessionRequest(job, on_meta, timeout_s=timeout_s, plan=requested)
         structure, counted = meta_session(request, on_progress)
         results.update(counted)
+    plan = requested or structure.example_plan
     if plan is None:
-        if structure.example_plan is None:
-            raise BadInput(f"{source.name}: the factory returned no example inputs; pass --input-shape or --input")
-        plan = structure.example_plan
+        raise BadInput(f"{source.name}: the factory returned no example inputs; pass --input-shape or --input")
     report = structure.report
     real = []
     for counter in (c for c in runnable if c.real_tensors):
@@ -206,7 +208,7 @@ def profile_flops(
         else:
             real.append(counter)
     if real:
-        results.update(cpu_session(SessionRequest(job, tuple(real), timeout_s=timeout_s, plan=plan), on_progress))
+        results.update(cpu_session(SessionRequest(job, tuple(real), timeout_s=timeout_s, plan=requested), on_progress))
     results = {c.name: results[c.name] for c in chosen}
     reference = next((n for n in ("analytic", "torch") if n in results and results[n].ok), None)
     table = reconcile(
@@ -223,6 +225,17 @@ def profile_flops(
         info, report, plan.describe(), dict(plan.options), spec, plan.tokens, mode, attn,
         results, {c.name: c for c in chosen}, table,
     )
+
+
+def check_build_options(source: ModelSource, *, base: bool, attn: str | None) -> None:
+    """``--base`` and ``--attn`` choose how a HuggingFace config is built;
+    for a toy or a Python factory they would be silently ignored: refuse them."""
+    if source.kind in ("toy", "python"):
+        given = [flag for flag, value in (("--base", base), ("--attn", attn)) if value]
+        if given:
+            what = "a toy net" if source.kind == "toy" else "a Python factory"
+            verb = "applies" if len(given) == 1 else "apply"
+            raise BadInput(f"{source.name}: {' and '.join(given)} only {verb} to HuggingFace configs, not to {what}")
 
 
 def _flops_structure(source, on_meta, *, spec, base, attn, trust_remote_code) -> Structure | None:

@@ -28,6 +28,8 @@ class AnalyticCounter(Counter):
         started = time.perf_counter()
         if job.source.config is None:
             return self.skipped("a Python factory has no config to read")
+        if job.inputs.inputs:
+            return self.skipped("counts what --batch, --seq-len and --image-size describe, not explicit --input tensors")
         try:
             analysis = analyze(job.source.config, analytic_spec(job))
         except Unsupported as why:
