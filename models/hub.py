@@ -2,20 +2,21 @@
 
 The cache is read in the layout ``huggingface_hub`` writes
 (``models--ORG--NAME/refs/main`` and ``snapshots/<rev>/config.json``); its root
-follows ``HF_HUB_CACHE``, then ``HF_HOME/hub``, then the XDG default. The Hub is
-asked only for ``config.json``, into memory (nothing is written to disk), with a
-hard time limit, and never when ``HF_HUB_OFFLINE`` is set.
+follows ``HF_HUB_CACHE``, then ``HF_HOME/hub``, then the XDG default. The Hub
+is asked for ``config.json`` only, through ``huggingface_hub`` itself (its
+token handling, ``HF_ENDPOINT``, redirect rules — the token never goes to
+another host — and cache layout), under a hard time limit
+(``MODELPROF_HUB_TIMEOUT`` seconds, default 8), never when ``HF_HUB_OFFLINE``
+is set. Weights are never downloaded.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
-import urllib.error
-import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 from ..profilers.errors import BadInput
 
@@ -62,46 +63,93 @@ def hub_offline() -> bool:
     return any(os.environ.get(v, "").strip().lower() in _TRUE for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
+def endpoint() -> str:
+    """The Hub's base URL: ``HF_ENDPOINT``, else huggingface.co; one-line error when it is not a URL."""
+    raw = os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT
+    url = raw.strip().rstrip("/")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise BadInput(f"HF_ENDPOINT={_short(raw)!r} is not an http(s) URL")
+    return url
+
+
+def hub_timeout() -> float:
+    """Seconds a Hub lookup may take in all: ``MODELPROF_HUB_TIMEOUT``, default 8."""
+    text = os.environ.get("MODELPROF_HUB_TIMEOUT", "").strip()
+    if not text:
+        return HUB_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise BadInput(f"MODELPROF_HUB_TIMEOUT={_short(text)!r}: expected a positive number of seconds")
+    return value
+
+
 def config_url(hub_id: str) -> str:
     """Where the Hub (or ``HF_ENDPOINT``) serves ``config.json`` of ``hub_id``."""
-    endpoint = os.environ.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
-    return f"{endpoint}/{hub_id}/resolve/main/config.json"
+    return f"{endpoint()}/{hub_id}/resolve/main/config.json"
 
 
-def fetch_hub_config(hub_id: str, *, timeout_s: float = HUB_TIMEOUT_S) -> dict:
-    """Download ``config.json`` of ``hub_id`` from the Hub into memory.
+def fetch_hub_config(hub_id: str, *, timeout_s: float | None = None) -> Path:
+    """Download ``config.json`` of ``hub_id`` into the HuggingFace cache and
+    return its path.
 
-    Raises :class:`BadInput` when the Hub does not answer within ``timeout_s``
-    (DNS included: the request runs in a daemon thread that is abandoned on
-    timeout), answers with an error, or returns something that is not JSON.
+    Raises :class:`BadInput` when the Hub does not answer within
+    ``timeout_s`` (DNS included: the download runs in a daemon thread that is
+    abandoned on timeout), answers with an error, or the endpoint is not a URL.
     """
-    url = config_url(hub_id)
-    request = urllib.request.Request(url, headers={"User-Agent": "modelprof"})
-    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
+    url = endpoint()
+    limit = timeout_s if timeout_s is not None else hub_timeout()
     outcome: dict = {}
 
     def worker() -> None:
+        from importlib.metadata import version
+
+        from huggingface_hub import hf_hub_download
+
         try:
-            with urllib.request.urlopen(request, timeout=timeout_s) as response:
-                outcome["body"] = response.read(1 << 22)
-        except urllib.error.HTTPError as error:
-            outcome["error"] = f"the Hub answered HTTP {error.code} for {url}"
-        except (OSError, ValueError) as error:
-            outcome["error"] = f"could not reach the Hub ({getattr(error, 'reason', error)})"
+            outcome["path"] = hf_hub_download(
+                hub_id, "config.json", cache_dir=cache_root(), endpoint=url, etag_timeout=limit,
+                library_name="modelprof", library_version=version("modelprof"),
+            )
+        except Exception as error:  # reported below, one line
+            outcome["error"] = error
 
     thread = threading.Thread(target=worker, daemon=True)
     thread.start()
-    thread.join(timeout_s)
+    thread.join(limit)
     if thread.is_alive():
-        raise BadInput(f"{hub_id}: the Hub did not answer within {timeout_s:g} s")
+        raise BadInput(f"{hub_id}: the Hub ({url}) did not answer within {limit:g} s")
     if "error" in outcome:
-        raise BadInput(f"{hub_id}: {outcome['error']}")
-    try:
-        config = json.loads(outcome["body"])
-    except ValueError as error:
-        raise BadInput(f"{hub_id}: the Hub's config.json is not valid JSON ({error})") from None
-    if not isinstance(config, dict):
-        raise BadInput(f"{hub_id}: the Hub's config.json is not a JSON object")
-    return config
+        raise BadInput(f"{hub_id}: {_hub_error(outcome['error'], url)}")
+    return Path(outcome["path"])
+
+
+def _hub_error(error: Exception, url: str) -> str:
+    """One line for what huggingface_hub raised."""
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
+
+    if isinstance(error, GatedRepoError):
+        return "the model is gated: accept its terms on the Hub and set HF_TOKEN"
+    if isinstance(error, RepositoryNotFoundError):
+        return f"the Hub ({url}) has no such model (a private one needs HF_TOKEN)"
+    if isinstance(error, LocalEntryNotFoundError):
+        return f"could not reach the Hub ({url})"
+    if isinstance(error, EntryNotFoundError):
+        return "the Hub has the model but no config.json"
+    if isinstance(error, HfHubHTTPError) and error.response is not None:
+        return f"the Hub answered HTTP {error.response.status_code}"
+    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"the Hub lookup failed: {type(error).__name__}" + (f": {_short(first)}" if first else "")
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

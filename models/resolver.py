@@ -68,12 +68,12 @@ def resolve(name: str) -> ModelSource:
         why = f"not bundled, not a local path, not in the HuggingFace cache ({hub.cache_root()}), and the Hub is off (HF_HUB_OFFLINE)"
         raise BadInput(_unknown(name, why))
     try:
-        config = hub.fetch_hub_config(name)
+        fetched = hub.fetch_hub_config(name)
     except BadInput as error:
         why = str(error).removeprefix(f"{name}: ")
         raise BadInput(_unknown(name, f"not bundled, not a local path, not in the HuggingFace cache; {why}")) from None
     origin = hub.config_url(name)
-    return ModelSource(name, "hub", origin, check_config(config, origin))
+    return ModelSource(name, "hub", origin, check_config(read_config_file(fetched), origin))
 
 
 def _resolve_toy(name: str) -> ModelSource:

@@ -3,6 +3,7 @@ stands in for it), toy nets, Python factories, and the errors of each."""
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import json
 import shutil
@@ -15,7 +16,7 @@ from modelprof.models import hub
 from modelprof.models.resolver import resolve
 from modelprof.profilers.errors import BadInput
 
-from .conftest import BUNDLED
+from .conftest import BUNDLED, run_console
 
 GPT2 = json.loads((BUNDLED / "gpt2" / "config.json").read_text())
 
@@ -71,27 +72,51 @@ def test_cache_without_ref_uses_newest_snapshot(isolated_hf):
     assert resolve("org/noref").location == str(path)
 
 
-class FakeHub:
-    """A local HTTP server answering like huggingface.co for config.json."""
 
-    def __init__(self, configs: dict, delay_s: float = 0.0):
-        self.requests: list[str] = []
+class FakeHub:
+    """A local HTTP server answering like huggingface.co for config.json:
+    HEAD gives the metadata huggingface_hub needs (commit, ETag, size), GET
+    the body; every request is logged with its headers. ``redirect_to``
+    answers with a 302 to another server instead (as the Hub does for files
+    kept on a CDN)."""
+
+    def __init__(self, configs: dict, delay_s: float = 0.0, redirect_to: str | None = None):
+        self.requests: list[tuple[str, str, dict]] = []  # (method, path, headers with lower-case names)
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
-                outer.requests.append(self.path)
+            def _answer(self, with_body: bool):
+                outer.requests.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
                 time.sleep(delay_s)
                 repo = self.path.split("/resolve/")[0].lstrip("/")
-                if repo in configs:
-                    body = json.dumps(configs[repo]).encode()
-                    self.send_response(200)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                else:
+                if repo not in configs:
                     self.send_response(404)
+                    self.send_header("X-Error-Code", "RepoNotFound")
+                    self.send_header("Content-Length", "0")
                     self.end_headers()
+                    return
+                body = json.dumps(configs[repo]).encode()
+                etag = '"' + hashlib.sha256(body).hexdigest() + '"'
+                if redirect_to:
+                    self.send_response(302)
+                    self.send_header("Location", redirect_to + self.path)
+                    self.send_header("X-Linked-Etag", etag)
+                    self.send_header("X-Linked-Size", str(len(body)))
+                    self.send_header("Content-Length", "0")
+                else:
+                    self.send_response(200)
+                    self.send_header("ETag", etag)
+                    self.send_header("Content-Length", str(len(body)))
+                self.send_header("X-Repo-Commit", "0" * 40)
+                self.end_headers()
+                if with_body and not redirect_to:
+                    self.wfile.write(body)
+
+            def do_HEAD(self):  # noqa: N802 (http.server's name)
+                self._answer(with_body=False)
+
+            def do_GET(self):  # noqa: N802
+                self._answer(with_body=True)
 
             def log_message(self, *args):
                 pass
@@ -109,8 +134,8 @@ class FakeHub:
 def fake_hub(monkeypatch):
     servers = []
 
-    def start(configs: dict, delay_s: float = 0.0) -> FakeHub:
-        server = FakeHub(configs, delay_s)
+    def start(configs: dict, **options) -> FakeHub:
+        server = FakeHub(configs, **options)
         servers.append(server)
         monkeypatch.setenv("HF_ENDPOINT", server.url)
         monkeypatch.delenv("HF_HUB_OFFLINE")
@@ -121,36 +146,66 @@ def fake_hub(monkeypatch):
         server.close()
 
 
-def test_hub_config_only_into_memory(fake_hub, isolated_hf, cli):
+def cached_files(root) -> list[str]:
+    return sorted(p.name for p in root.rglob("*") if p.is_file() and "snapshots" in p.parts)
+
+
+def test_hub_config_only_into_the_cache(fake_hub, isolated_hf):
     server = fake_hub({"org/remote-gpt2": dict(GPT2, n_layer=1)})
-    payload = cli("params", "org/remote-gpt2", "-d", "0", "-f", "json").json()
+    result = run_console("params", "org/remote-gpt2", "-d", "0", "-f", "json")
+    payload = json.loads(result.stdout)
     assert payload["model"]["source"] == "hub"
     assert payload["params"]["total"] == 50257 * 768 + 1024 * 768 + (12 * 768**2 + 13 * 768) + 2 * 768
-    assert server.requests == ["/org/remote-gpt2/resolve/main/config.json"]
-    assert not any((isolated_hf).rglob("config.json"))  # nothing written to the cache
+    # of the model's repository only config.json is asked for (huggingface_hub may also ask /api/ for its own use)
+    assert {path for _, path, _ in server.requests if path.startswith("/org/")} == {"/org/remote-gpt2/resolve/main/config.json"}
+    assert cached_files(isolated_hf) == ["config.json"]  # huggingface_hub's cache layout; nothing but the config
+    again = run_console("params", "org/remote-gpt2", "-d", "0", "-f", "json", env={"HF_HUB_OFFLINE": "1"})
+    assert json.loads(again.stdout)["model"]["source"] == "cache"
 
 
-def test_hub_not_found_names_closest(fake_hub, cli):
+def test_hub_token_is_sent_to_the_hub_and_never_to_another_host(fake_hub):
+    cdn = FakeHub({"org/redirected": GPT2})
+    try:
+        server = fake_hub({"org/redirected": GPT2}, redirect_to=cdn.url.replace("127.0.0.1", "localhost"))
+        result = run_console("params", "org/redirected", "-d", "0", "-f", "json", env={"HF_TOKEN": "hf_secret"})
+        assert result.returncode == 0, result.stderr
+        to_hub = [h for _, path, h in server.requests if path.startswith("/org/")]
+        assert to_hub and all(h.get("authorization") == "Bearer hf_secret" for h in to_hub)
+        assert to_hub[0]["user-agent"].startswith("modelprof/")
+        assert cdn.requests, "the redirect was never followed"
+        assert not [h for _, _, h in cdn.requests if "authorization" in h]
+    finally:
+        cdn.close()
+
+
+def test_hub_not_found_names_closest(fake_hub):
     fake_hub({})
-    result = cli("params", "org/missing")
-    assert result.code == 2
-    assert "HTTP 404" in result.err and result.err.count("\n") == 1
+    result = run_console("params", "org/missing")
+    assert result.returncode == 2
+    assert "has no such model" in result.stderr and result.stderr.count("\n") == 1
 
 
-def test_hub_offline_is_respected(fake_hub, monkeypatch, cli):
+def test_hub_offline_is_respected(fake_hub, monkeypatch):
     server = fake_hub({"org/remote": GPT2})
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    result = cli("params", "org/remote")
-    assert result.code == 2 and "HF_HUB_OFFLINE" in result.err
+    result = run_console("params", "org/remote", env={"HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 2 and "HF_HUB_OFFLINE" in result.stderr
     assert server.requests == []
 
 
 def test_hub_that_hangs_times_out(fake_hub):
     fake_hub({"org/slow": GPT2}, delay_s=5)
     started = time.monotonic()
-    with pytest.raises(BadInput, match="did not answer within 0.5 s|timed out"):
-        hub.fetch_hub_config("org/slow", timeout_s=0.5)
-    assert time.monotonic() - started < 3
+    result = run_console("params", "org/slow", env={"MODELPROF_HUB_TIMEOUT": "0.5"})
+    assert result.returncode == 2 and "did not answer within 0.5 s" in result.stderr
+    assert time.monotonic() - started < 5 + 3  # not the 8 s default: well under the server's delay plus start-up
+
+
+@pytest.mark.parametrize("endpoint", ["notaurl", "ftp://example.org", "http://"])
+def test_hub_endpoint_that_is_not_a_url(monkeypatch, endpoint):
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    result = run_console("params", "org/anything", env={"HF_ENDPOINT": endpoint})
+    assert result.returncode == 2
+    assert f"HF_ENDPOINT={endpoint!r} is not an http(s) URL" in result.stderr and result.stderr.count("\n") == 1
 
 
 def test_unknown_model_suggests_closest(cli):
