@@ -15,7 +15,7 @@ import sys
 
 import typer
 
-from ..profilers.errors import ModelprofError
+from ..profilers.errors import ModelprofError, shorten
 from ..profilers.isolation import Terminated, terminate_on_signals
 from .check_cmd import check
 from .flops_cmd import flops
@@ -99,7 +99,8 @@ def run(argv: list[str] | None = None) -> int:
             message = error.format_message().replace("\n", " ").strip()
             return _fail(message, 2) if message else 2
         # anything else is a bug: keep it to one line unless debugging
-        return _fail(f"internal error: {type(error).__name__}: {error} (MODELPROF_DEBUG=1 shows the traceback)", EXIT_INTERNAL)
+        detail = shorten(" ".join(str(error).split()), 300)
+        return _fail(f"internal error: {type(error).__name__}: {detail} (MODELPROF_DEBUG=1 shows the traceback)", EXIT_INTERNAL)
     return result if isinstance(result, int) else 0
 
 

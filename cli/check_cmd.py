@@ -6,6 +6,7 @@ Exit 0 when every model is within its limits, 1 when any limit is exceeded
 
 from __future__ import annotations
 
+import contextlib
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..profilers.budgets import BudgetReport, LimitCheck, check_budgets, find_budget_file, load_budget_file
+from ..profilers.errors import BadInput
 from ..profilers.pipeline import DEFAULT_TIMEOUT_S
 from .options import FormatOpt, TimeoutOpt
 from .progress import progress_line
@@ -34,18 +36,48 @@ def check(
     """Check models against the parameter and FLOP budgets of a budget file (exit 1 on any excess)."""
     path = file if file is not None else find_budget_file(Path.cwd())
     budget = load_budget_file(path)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    # where the reports go is checked before minutes of counting, not after "all limits hold"
+    if junit_xml is not None:
+        writable_file(junit_xml, "--junit-xml")
+    if summary:
+        writable_file(Path(summary), "$GITHUB_STEP_SUMMARY")
     with progress_line(fmt in (OutputFormat.table, OutputFormat.markdown), f"check {path}") as line:
         on_model = (lambda i, n, name: line.start(f"model {i}/{n}: {name}")) if line else None
         report = check_budgets(budget, timeout_s=timeout, on_model=on_model, on_progress=line)
     view = check_view(report)
     emit(view, fmt)
     if junit_xml is not None:
-        write_junit(report, junit_xml)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        with _writing(junit_xml, "--junit-xml"):
+            write_junit(report, junit_xml)
     if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
+        with _writing(Path(summary), "$GITHUB_STEP_SUMMARY"), open(summary, "a", encoding="utf-8") as handle:
             handle.write(markdown(view) + "\n")
     raise typer.Exit(0 if report.passed else 1)
+
+
+def writable_file(path: Path, what: str) -> None:
+    """Refuse (exit 2) a report destination that is a folder or cannot be created or written."""
+    if path.is_dir():
+        raise BadInput(f"{what} {path}: is a folder, not a file")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise BadInput(f"{what} {path}: not writable")
+        return
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise BadInput(f"{what} {path}: cannot create it in {folder}")
+
+
+@contextlib.contextmanager
+def _writing(path: Path, what: str):
+    """A write that still fails (disk full, a race) is bad input, one line."""
+    try:
+        yield
+    except OSError as error:
+        raise BadInput(f"{what} {path}: cannot write ({error.strerror or error})") from None
 
 
 def _status(check: LimitCheck) -> str:

@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
-from ..profilers.errors import BadInput
+from ..profilers.errors import BadInput, shorten
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -27,7 +27,8 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 def looks_like_hub_id(name: str) -> bool:
-    return bool(HUB_ID.match(name)) and ".." not in name
+    """``org/name`` or ``name`` as the Hub allows them (at most 96 characters each)."""
+    return bool(HUB_ID.match(name)) and ".." not in name and all(len(part) <= 96 for part in name.split("/"))
 
 
 def cache_root() -> Path:
@@ -69,7 +70,7 @@ def endpoint() -> str:
     url = raw.strip().rstrip("/")
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise BadInput(f"HF_ENDPOINT={_short(raw)!r} is not an http(s) URL")
+        raise BadInput(f"HF_ENDPOINT={shorten(raw)!r} is not an http(s) URL")
     return url
 
 
@@ -83,7 +84,7 @@ def hub_timeout() -> float:
     except ValueError:
         value = 0.0
     if not value > 0:
-        raise BadInput(f"MODELPROF_HUB_TIMEOUT={_short(text)!r}: expected a positive number of seconds")
+        raise BadInput(f"MODELPROF_HUB_TIMEOUT={shorten(text)!r}: expected a positive number of seconds")
     return value
 
 
@@ -148,8 +149,4 @@ def _hub_error(error: Exception, url: str) -> str:
     if isinstance(error, HfHubHTTPError) and error.response is not None:
         return f"the Hub answered HTTP {error.response.status_code}"
     first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"the Hub lookup failed: {type(error).__name__}" + (f": {_short(first)}" if first else "")
-
-
-def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return f"the Hub lookup failed: {type(error).__name__}" + (f": {shorten(first)}" if first else "")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from ..profilers.errors import BadInput
+from ..profilers.errors import BadInput, shorten
 from . import bundled, hub, toys
 from .config_check import CONFIG_FILE, check_config, read_config_file
 from .factory import FactoryRef, parse_factory
@@ -48,8 +48,8 @@ def resolve(name: str) -> ModelSource:
         raise BadInput("empty model name")
     if name.lower().startswith(toys.PREFIX):
         return _resolve_toy(name)
-    path = Path(name).expanduser()
-    if path.exists():
+    path = _existing_path(name)
+    if path is not None:
         return _resolve_local(name, path)
     factory = parse_factory(name)
     if factory is not None:
@@ -58,7 +58,7 @@ def resolve(name: str) -> ModelSource:
     if found is not None:
         return ModelSource(name, "bundled", str(found.path), check_config(found.load_config(), str(found.path)))
     if _looks_like_path(name):
-        raise BadInput(f"{name}: no such file or directory")
+        raise BadInput(f"{shorten(name)}: no such file or directory")
     if not hub.looks_like_hub_id(name):
         raise BadInput(_unknown(name, "not a bundled name, local path or hub id"))
     cached = hub.cached_config(name)
@@ -92,6 +92,16 @@ def _resolve_local(name: str, path: Path) -> ModelSource:
     return ModelSource(name, "local", str(config_path), check_config(read_config_file(config_path), str(config_path)))
 
 
+def _existing_path(name: str) -> Path | None:
+    """``name`` as an existing file or folder, or None (also for names the
+    OS cannot even look up: too long, or holding a NUL)."""
+    try:
+        path = Path(name).expanduser()
+        return path if path.exists() else None
+    except (OSError, ValueError):
+        return None
+
+
 def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or name.endswith((".json", ".py")) or "\\" in name
 
@@ -102,4 +112,4 @@ def _unknown(name: str, why: str, candidates: list[str] | None = None) -> str:
     if not close:
         close = difflib.get_close_matches(name.lower(), [c.lower() for c in pool], n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else "; `modelprof list` shows the bundled models"
-    return f"unknown model {name!r}: {why}{hint}"
+    return f"unknown model {shorten(name)!r}: {why}{hint}"

@@ -178,6 +178,8 @@ def _read(path: Path) -> dict:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise BadInput(f"{path}: cannot read ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise BadInput(f"{path}: not a UTF-8 text file (byte {error.start})") from None
     except tomllib.TOMLDecodeError as error:
         raise BadInput(f"{path}: invalid TOML: {error}") from None
 

@@ -22,3 +22,9 @@ class CounterFailed(ModelprofError):
     """A counter failed while ``--strict`` was given (exit 3)."""
 
     exit_code = 3
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, for echoing
+    what a user typed (a name can be 100 KB long) inside a one-line error."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -185,3 +185,25 @@ def test_exit_codes_through_the_console_script(tmp_path):
     assert run_console("check", str(failing)).returncode == 1
     bad = run_console("check", str(invalid))
     assert bad.returncode == 2 and "unknown key 'max_flops'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_report_destinations_are_checked_before_counting(tmp_path):
+    passing = write(tmp_path, '[models."toy:mlp"]\nmax_params = "1M"\n')
+    folder = run_console("check", str(passing), "--junit-xml", str(tmp_path))
+    assert folder.returncode == 2 and folder.stdout == ""  # not after printing "all limits hold"
+    assert folder.stderr == f"modelprof: error: --junit-xml {tmp_path}: is a folder, not a file\n"
+    a_file = tmp_path / "plain.txt"
+    a_file.write_text("")
+    summary = run_console("check", str(passing), env={"GITHUB_STEP_SUMMARY": str(a_file / "summary.md")})
+    assert summary.returncode == 2 and summary.stdout == ""
+    assert "$GITHUB_STEP_SUMMARY" in summary.stderr and "cannot create it" in summary.stderr
+    nested = run_console("check", str(passing), "--junit-xml", str(tmp_path / "new" / "dir" / "r.xml"))
+    assert nested.returncode == 0 and (tmp_path / "new" / "dir" / "r.xml").is_file()
+
+
+def test_budget_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "modelprof.toml"
+    path.write_bytes(b'[models."toy:mlp"]\nmax_params = 1 # \xff\xfe\n')
+    result = run_console("check", str(path))
+    assert result.returncode == 2
+    assert result.stderr == f"modelprof: error: {path}: not a UTF-8 text file (byte 36)\n"  # after 36 ASCII bytes

@@ -343,3 +343,24 @@ def test_remote_code_needs_the_flag(tmp_path, cli):
     # Linear(6, 6): 36 + 6
     assert allowed.json()["params"]["total"] == 42
     assert allowed.json()["model"]["class"] == "TinyRemoteModel"
+
+
+@pytest.mark.parametrize("name", ["a" * 100_000, "a/" * 3000, "bad\0name"])
+def test_names_the_os_cannot_look_up_are_unknown_models(cli, name):
+    result = cli("params", name)
+    assert result.code == 2
+    assert result.err.startswith("modelprof: error: unknown model") and result.err.count("\n") == 1
+    assert len(result.err) < 300  # the name is cut, not echoed whole
+
+
+def test_broken_pipe_ends_quietly():
+    """`modelprof list | head -1`: exit 141 like a program killed by SIGPIPE, nothing on stderr."""
+    import subprocess
+
+    from .conftest import console_script
+
+    listing = subprocess.Popen([console_script(), "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    listing.stdout.readline()
+    listing.stdout.close()  # the reader goes away
+    assert listing.wait(timeout=60) == 141
+    assert listing.stderr.read() == b""
