@@ -30,13 +30,14 @@ app = typer.Typer(
     help="Parameters and FLOPs of PyTorch / HuggingFace models, counted several ways and reconciled.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help is plain text: "[default: ...]" and "[tool.modelprof]" are not markup
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command("params")(params)
-app.command("flops")(flops)
-app.command("check")(check)
-app.command("list")(list_models)
+app.command("params", short_help="Parameters by module, tied weights once, bytes.")(params)
+app.command("flops", short_help="MACs and FLOPs by every counter, reconciled.")(flops)
+app.command("check", short_help="CI gate: models against budget limits.")(check)
+app.command("list", short_help="Bundled models and toy nets.")(list_models)
 
 
 def _version(value: bool) -> None:
@@ -95,9 +96,11 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as error:
         if _debug():
             raise
+        if type(error).__name__ == "NoArgsIsHelpError":  # bare `modelprof`: the help is the answer
+            sys.stdout.write(error.format_message().rstrip() + "\n")
+            return 0
         if _is_usage_error(error):
-            message = error.format_message().replace("\n", " ").strip()
-            return _fail(message, 2) if message else 2
+            return _fail(error.format_message().replace("\n", " ").strip(), 2)
         # anything else is a bug: keep it to one line unless debugging
         detail = shorten(" ".join(str(error).split()), 300)
         return _fail(f"internal error: {type(error).__name__}: {detail} (MODELPROF_DEBUG=1 shows the traceback)", EXIT_INTERNAL)

@@ -27,10 +27,10 @@ SCHEMA_VERSION = 1
 def check(
     file: Annotated[
         Optional[Path],
-        typer.Argument(help="Budget file [default: ./modelprof.toml, else [tool.modelprof] in ./pyproject.toml].", show_default=False),
+        typer.Argument(metavar="FILE", help="Budget file [default: ./modelprof.toml, else [tool.modelprof] in ./pyproject.toml].", show_default=False),
     ] = None,
     fmt: FormatOpt = OutputFormat.table,
-    junit_xml: Annotated[Optional[Path], typer.Option("--junit-xml", help="Also write a JUnit XML report here (one testcase per limit).")] = None,
+    junit_xml: Annotated[Optional[Path], typer.Option("--junit-xml", metavar="PATH", help="Also write a JUnit XML report here (one testcase per limit).")] = None,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT_S,
 ) -> None:
     """Check models against the parameter and FLOP budgets of a budget file (exit 1 on any excess)."""

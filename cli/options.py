@@ -22,6 +22,7 @@ class Dtype(str, Enum):
 ModelArg = Annotated[
     str,
     typer.Argument(
+        metavar="MODEL",
         help="Bundled hub id or alias (see `modelprof list`), a config.json or folder holding one, "
         "a hub id (local cache first), toy:NAME, or file.py:factory / package.module:factory.",
         show_default=False,
@@ -31,7 +32,7 @@ BaseOpt = Annotated[
     bool,
     typer.Option("--base", help="Build the bare backbone (AutoModel) instead of the config's `architectures` class."),
 ]
-DepthOpt = Annotated[int, typer.Option("--depth", "-d", min=0, help="Show modules down to this depth (root = 0).")]
+DepthOpt = Annotated[int, typer.Option("--depth", "-d", min=0, metavar="N", help="Show modules down to this depth (root = 0).")]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 DtypeOpt = Annotated[
     Optional[Dtype],
@@ -46,5 +47,5 @@ ShowEmptyOpt = Annotated[
 ]
 TimeoutOpt = Annotated[
     float,
-    typer.Option("--timeout", min=1, help="Seconds the model build, and each counter, may run."),
+    typer.Option("--timeout", min=1, metavar="SECONDS", help="Seconds the model build, and each counter, may run."),
 ]

@@ -93,3 +93,34 @@ def test_console_script_exit_codes():
     assert bad_option.returncode == 2 and bad_option.stderr.count("\n") == 1
     debug = run_console("params", "bert-base-uncasd", env={"HF_HUB_OFFLINE": "1", "MODELPROF_DEBUG": "1"})
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+@pytest.mark.parametrize("command", ["params", "flops", "check", "list"])
+def test_every_option_help_appears_whole(command, cli, monkeypatch):
+    """Help is plain text: "[default: ...]" and "[tool.modelprof]" are printed, not
+    read as markup, and flags show no value placeholder."""
+    import click
+    import typer
+
+    from modelprof.cli.app import app
+
+    monkeypatch.setenv("COLUMNS", "300")
+    shown = " ".join(cli(command, "--help").out.split())
+    group = typer.main.get_command(app)
+    params = group.commands[command].params
+    assert params
+    for param in params:
+        if param.help:
+            assert " ".join(param.help.split()) in shown, param.name
+        if isinstance(param, click.Option) and param.is_flag:
+            assert f"{param.opts[-1]} <" not in shown, param.opts  # no "<bool>" after a flag
+    assert "<bool>" not in shown
+    top = " ".join(cli("--help").out.split())
+    for name in ("params", "flops", "check", "list"):
+        assert group.commands[name].short_help in top
+
+
+def test_bare_command_prints_help():
+    bare = run_console()
+    assert bare.returncode == 0 and bare.stderr == ""
+    assert bare.stdout.startswith("Usage: modelprof [OPTIONS] COMMAND")
