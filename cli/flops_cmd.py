@@ -351,11 +351,12 @@ def uncounted_summary(uncounted, limit: int = 8) -> str:
 
 
 def rule_of_thumb(result: FlopsResult) -> list[str]:
-    """The 2NT / 4NT rule of the CS336 seed beside the measured step."""
+    """Kaplan et al. 2020's forward 2·N·T / backward 4·N·T rule beside the measured step."""
     counted = result.results.get("torch")
     n, tokens = result.params.total, result.tokens
     lines = [
-        f"Rule of thumb (seed 003): forward 2·N·T = {count(2 * n * tokens)} FLOPs, backward 4·N·T = {count(4 * n * tokens)}, "
+        f"Rule of thumb (Kaplan et al. 2020, \"Scaling Laws for Neural Language Models\"): forward 2·N·T = "
+        f"{count(2 * n * tokens)} FLOPs, backward 4·N·T = {count(4 * n * tokens)}, "
         f"step 6·N·T = {count(6 * n * tokens)} (N = {count(n)} params, T = {count(tokens)} tokens)."
     ]
     if counted is not None and counted.ok and counted.phases:

@@ -81,7 +81,7 @@ def params_payload(report: ParamReport, depth: int | None, show_empty: bool) -> 
             }
             for m in report.rows(depth, show_empty)
         ],
-        "tied": [{"param": t.param, "same_as": t.same_as} for t in report.tied],
+        "tied": [{"param": t.param, "same_as": t.same_as, "params": t.params} for t in report.tied],
     }
 
 

@@ -83,17 +83,24 @@ def _build_hf(source: ModelSource, *, device: str, base: bool, attn: str | None,
     transformers.logging.set_verbosity_error()
     raw = dict(source.config)
     model_type = raw["model_type"]
-    remote = model_type not in CONFIG_MAPPING
-    if remote and "auto_map" not in raw:
+    known = model_type in CONFIG_MAPPING
+    if not known and "auto_map" not in raw:
         raise BadInput(
             f"{source.location}: model_type {model_type!r} is unknown to transformers {transformers.__version__}"
         )
-    if remote and not trust_remote_code:
+    if not known and not trust_remote_code:
         raise BadInput(
             f"{source.name}: this config needs custom code from its repository (auto_map); "
             "pass --trust-remote-code to allow running it"
         )
     notes: list[str] = []
+    # custom code runs only when asked for; a model_type transformers knows is built from its own code otherwise
+    remote = "auto_map" in raw and trust_remote_code
+    if "auto_map" in raw and not remote:
+        notes.append(
+            f"the config names custom code (auto_map), but transformers knows model_type {model_type!r}: "
+            "built transformers' own class; --trust-remote-code builds the repository's code instead"
+        )
     kwargs = {"attn_implementation": attn} if attn else {}
     try:
         if remote:

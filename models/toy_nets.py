@@ -12,11 +12,12 @@ import torch
 from torch import nn
 
 
-class SeedNet(nn.Module):
-    """The Net of the BERT-complexity seed: two bias-free linears, tanh, tanh, sigmoid.
+class TanhNet(nn.Module):
+    """Two bias-free linears, tanh, tanh, sigmoid: the net commonly used to
+    compare thop, ptflops and fvcore (all three print 3,145,728 and call it
+    "flops"; it is 3,145,728 MACs).
 
-    The activations are functional (the seed builds throw-away ``nn.Tanh()``
-    modules inside ``forward``), so hook-based counters never see them.
+    The activations are functional, so hook-based counters never see them.
     """
 
     def __init__(self, in_features: int, hidden: int, out_features: int):

@@ -41,9 +41,9 @@ TOYS: Mapping[str, ToySpec] = MappingProxyType(
         spec.name: spec
         for spec in (
             _spec(
-                "seed-net",
-                "Linear(1024,1024) tanh Linear(1024,2048) tanh sigmoid, no biases (the seed's Net)",
-                "SeedNet", (1, 1024), in_features=1024, hidden=1024, out_features=2048,
+                "tanh-net",
+                "Linear(1024,1024) tanh Linear(1024,2048) tanh sigmoid, no biases: the classic net for comparing thop, ptflops and fvcore",
+                "TanhNet", (1, 1024), in_features=1024, hidden=1024, out_features=2048,
             ),
             _spec(
                 "mlp", "3-layer perceptron 784-256-128-10 with biases and ReLU",
@@ -87,9 +87,14 @@ TOYS: Mapping[str, ToySpec] = MappingProxyType(
 )
 
 
+# Earlier names, still accepted (budget files may use them).
+FORMER_NAMES = MappingProxyType({"seed-net": "tanh-net"})
+
+
 def find_toy(name: str) -> ToySpec | None:
     """The toy named ``name`` (with or without the ``toy:`` prefix)."""
-    return TOYS.get(name.removeprefix(PREFIX).strip().lower())
+    key = name.removeprefix(PREFIX).strip().lower()
+    return TOYS.get(FORMER_NAMES.get(key, key))
 
 
 def toy_names() -> list[str]:

@@ -204,7 +204,7 @@ def _child_main(target, arg, conn, log_fd: int, leader: bool) -> None:
         signal.signal(getattr(signal, name), signal.SIG_DFL)
     if leader:
         os.setpgid(0, 0)
-        _start_watcher(multiprocessing.parent_process().sentinel, conn)
+        _start_watcher(multiprocessing.parent_process().sentinel)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     faulthandler.disable()  # a crash is reported by the parent, not dumped on the terminal
@@ -228,15 +228,17 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
-def _start_watcher(parent_sentinel: int, conn) -> None:
+def _start_watcher(parent_sentinel: int) -> None:
     """Fork a process that kills this process group once the parent is gone
-    (its end of ``parent_sentinel`` closes, even on SIGKILL). It lets go of
-    the result pipe ``conn``, so the parent sees the child's end of it."""
+    (its end of ``parent_sentinel`` closes, even on SIGKILL). It holds no
+    other descriptor, so the parent still sees the child's pipes close when
+    the child ends."""
     if os.fork():
         return
     try:
-        conn.close()
-        select.select([parent_sentinel], [], [])
+        watched = os.dup2(parent_sentinel, 3)
+        os.closerange(watched + 1, os.sysconf("SC_OPEN_MAX"))
+        select.select([watched], [], [])
         os.killpg(0, signal.SIGKILL)
     finally:
         os._exit(0)

@@ -49,6 +49,7 @@ class ModuleParams:
 class TiedParam:
     param: str  # full dotted name of the alias
     same_as: str  # full dotted name of the tensor where it is counted
+    params: int = 0  # elements of the shared tensor
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def count_parameters(model, *, dtype: str | None = None) -> ParamReport:
         for name, tensor in module.named_parameters(recurse=False, remove_duplicate=False):
             full = f"{path}.{name}" if path else name
             if id(tensor) in owner_of:
-                tied.append(TiedParam(full, owner_of[id(tensor)]))
+                tied.append(TiedParam(full, owner_of[id(tensor)], tensor.numel()))
                 tied_here.setdefault(path, []).append(f"{name} -> {owner_of[id(tensor)]}")
                 continue
             owner_of[id(tensor)] = full

@@ -191,7 +191,7 @@ def profile_flops(
         else:
             runnable.append(counter)
     on_meta = tuple(c for c in runnable if not c.real_tensors)
-    structure = _flops_structure(source, on_meta, spec=spec, base=base, attn=attn, trust_remote_code=trust_remote_code)
+    structure = _flops_structure(source, runnable, spec=spec, base=base)
     if structure is None:
         request = SessionRequest(job, on_meta, timeout_s=timeout_s, plan=requested)
         structure, counted = meta_session(request, on_progress)
@@ -219,6 +219,7 @@ def profile_flops(
         blind_spots={c.name: dict(c.blind_spots) for c in chosen},
         depth=depth,
         view=view,
+        tied=report.tied,
     )
     info = ModelInfo(source.name, source.kind, structure.class_name, source.location, structure.notes)
     return FlopsResult(
@@ -238,12 +239,14 @@ def check_build_options(source: ModelSource, *, base: bool, attn: str | None) ->
             raise BadInput(f"{source.name}: {' and '.join(given)} only {verb} to HuggingFace configs, not to {what}")
 
 
-def _flops_structure(source, on_meta, *, spec, base, attn, trust_remote_code) -> Structure | None:
-    """Closed forms when no meta-tensor counter runs and the analytic counter
-    knows the model (so nothing imports torch); None: build it in a session."""
+def _flops_structure(source, torch_counters, *, spec, base) -> Structure | None:
+    """Closed forms when no torch-based counter runs and the analytic counter
+    knows the model (so nothing imports torch); None: build it in a session
+    (the built tree also knows biases and tied weights, which explain what
+    the other counters count)."""
     from .analytic import Unsupported
 
-    if on_meta:
+    if torch_counters:
         return None
     try:
         return analytic_structure(source, base=base, spec=spec, dtype=None)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .params import ModuleParams
+from .params import ModuleParams, TiedParam
 from .records import MAC_CATEGORIES, OTHER_CATEGORIES, CounterResult
 
 
@@ -110,14 +110,16 @@ def reconcile(
     blind_spots: dict[str, dict[str, str]],
     depth: int,
     view: str = "module",
+    tied: tuple[TiedParam, ...] = (),
 ) -> Reconciliation:
     """Rows of the table; ``modules`` are the params rows (all depths, empty
     modules included), ``biases`` the bias size of each module owning one,
     ``blind_spots`` each counter's own account of what it cannot see, by
-    category."""
+    category, ``tied`` the model's shared tensors (a tool may count them at
+    every module that holds them)."""
     usable = {name: r for name, r in results.items() if r.ok}
     ref = usable.get(reference) if reference else None
-    explain = _Explainer(biases, blind_spots, modules)
+    explain = _Explainer(biases, blind_spots, modules, tied)
     rows: list[Row] = []
     if view == "op":
         present = {r.op for result in usable.values() for r in result.records}
@@ -162,9 +164,10 @@ def _why(result: CounterResult) -> str:
 
 
 class _Explainer:
-    def __init__(self, biases: dict[str, int], blind_spots: dict, modules: list[ModuleParams]):
+    def __init__(self, biases: dict[str, int], blind_spots: dict, modules: list[ModuleParams], tied: tuple[TiedParam, ...]):
         self.biases = biases
         self.blind_spots = blind_spots
+        self.tied = tied
         ancestors = {m.path[:i] for m in modules for i, char in enumerate(m.path) if char == "."}
         self.leaves = {m.path: m for m in modules if m.path and m.path not in ancestors}
 
@@ -212,14 +215,25 @@ class _Explainer:
         return f": {spot}" if spot else ""
 
     def _params(self, result: CounterResult, model_params: int) -> str:
+        """Why a tool's parameter total differs: modules it attributes nothing
+        to, and tied tensors it counts again at each module sharing them."""
         text = f"reports {result.params:,} params, the model has {model_params:,}"
-        if not result.module_params:
-            return text
         missed: dict[str, list[int]] = defaultdict(list)
-        for path, leaf in self.leaves.items():
-            if leaf.params and not result.module_params.get(path):
-                missed[leaf.type].append(leaf.params)
+        if result.module_params:
+            for path, leaf in self.leaves.items():
+                if leaf.params and not result.module_params.get(path):
+                    missed[leaf.type].append(leaf.params)
+            again = [t for t in self.tied if result.module_params.get(t.param.rpartition(".")[0])]
+        else:  # only a total: tied tensors explain it when they account for the whole difference
+            extra = sum(t.params for t in self.tied)
+            again = list(self.tied) if extra and result.params - model_params == extra else []
+        reasons = []
         if missed:
             listed = ", ".join(f"{t} x{len(n)} ({sum(n):,})" for t, n in sorted(missed.items(), key=lambda kv: -sum(kv[1])))
-            text += f": it attributes none to {listed}"
-        return text
+            reasons.append(f"it attributes none to {listed}")
+        if again:
+            shown = ", ".join(f"{t.param} ({t.params:,})" for t in again[:3])
+            more = f" and {len(again) - 3} more" if len(again) > 3 else ""
+            total = f" (+{sum(t.params for t in again):,} in all)" if len(again) > 1 else ""
+            reasons.append(f"it counts tied weights again where they are shared: {shown}{more}{total}")
+        return text + (": " + "; ".join(reasons) if reasons else "")

@@ -28,7 +28,7 @@ def test_real_configs(name, base):
     assert_exact(bundled(name), base=base, batch=2, seq_len=24)
 
 
-def test_seed_breakdown_of_bert_base_chinese():
+def test_formula_groups_of_bert_base_chinese():
     analytic = assert_exact(bundled("bert-base-chinese"), base=True, seq_len=128)
     assert analytic.params == 102_267_648
     groups = {g["name"]: g for g in analytic.groups}

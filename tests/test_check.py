@@ -22,7 +22,7 @@ max_params = "110M"
 max_forward_macs = "11.2G"
 max_forward_flops = "22.4G"
 
-[models."toy:seed-net"]
+[models."toy:tanh-net"]
 max_params = 3_200_000
 """
 
@@ -68,7 +68,7 @@ def test_issue_example_passes_with_every_report(tmp_path, cli, monkeypatch):
     assert checks[("bert-base-uncased", "max_forward_macs")]["actual"] == 11_174_215_680
     assert checks[("bert-base-uncased", "max_forward_flops")]["actual"] == 22_348_431_360
     assert checks[("bert-base-uncased", "max_forward_flops")]["source"] == "analytic"
-    assert checks[("toy:seed-net", "max_params")]["actual"] == 3_145_728
+    assert checks[("toy:tanh-net", "max_params")]["actual"] == 3_145_728
     # the JUnit file parses back: one testcase per limit, no failures
     root = ET.parse(junit).getroot()
     cases = root.findall("./testsuite/testcase")
@@ -125,7 +125,7 @@ def test_mixture_of_experts_active_params(tmp_path, cli):
 
 def test_train_flops_are_measured(tmp_path, cli):
     budget = write(tmp_path, """
-        [models."toy:seed-net"]
+        [models."toy:tanh-net"]
         max_train_flops = "20M"
     """)
     payload = cli("check", str(budget), "-f", "json").json()
@@ -135,11 +135,11 @@ def test_train_flops_are_measured(tmp_path, cli):
 
 
 def test_pyproject_tool_table(tmp_path, cli, monkeypatch):
-    write(tmp_path, '[project]\nname = "x"\n\n[tool.modelprof.models."toy:seed-net"]\nmax_params = 3_200_000\n', "pyproject.toml")
+    write(tmp_path, '[project]\nname = "x"\n\n[tool.modelprof.models."toy:tanh-net"]\nmax_params = 3_200_000\n', "pyproject.toml")
     monkeypatch.chdir(tmp_path)
     result = cli("check")
     assert result.code == 0, result.err
-    assert "toy:seed-net" in result.out
+    assert "toy:tanh-net" in result.out
 
 
 @pytest.mark.parametrize(
@@ -174,13 +174,13 @@ def test_example_file_in_configs_is_valid():
     from modelprof.profilers.budgets import load_budget_file
 
     budget = load_budget_file(REPO / "configs" / "budgets.example.toml")
-    assert [m.model for m in budget.models][:2] == ["bert-base-uncased", "toy:seed-net"]
+    assert [m.model for m in budget.models][:2] == ["bert-base-uncased", "toy:tanh-net"]
 
 
 def test_exit_codes_through_the_console_script(tmp_path):
-    passing = write(tmp_path, '[models."toy:seed-net"]\nmax_params = 3_200_000\n', "pass.toml")
-    failing = write(tmp_path, '[models."toy:seed-net"]\nmax_params = 3_000_000\n', "fail.toml")
-    invalid = write(tmp_path, '[models."toy:seed-net"]\nmax_flops = 1\n', "invalid.toml")
+    passing = write(tmp_path, '[models."toy:tanh-net"]\nmax_params = 3_200_000\n', "pass.toml")
+    failing = write(tmp_path, '[models."toy:tanh-net"]\nmax_params = 3_000_000\n', "fail.toml")
+    invalid = write(tmp_path, '[models."toy:tanh-net"]\nmax_flops = 1\n', "invalid.toml")
     assert run_console("check", str(passing)).returncode == 0
     assert run_console("check", str(failing)).returncode == 1
     bad = run_console("check", str(invalid))

@@ -1,6 +1,7 @@
-"""`modelprof flops`: closed-form truth on toy nets, the measured BERT table of
-REFERENCE.md, training steps, memory skips, isolation of failing counters and
-the absence of leftovers."""
+"""`modelprof flops`: closed-form truth on toy nets, what each tool prints for
+bert-base-uncased (measured with the versions the README lists), training
+steps, memory skips, isolation of failing counters and the absence of
+leftovers."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from modelprof.profilers.pipeline import profile_flops
 # n tokens, d width; per layer of a recurrent net with g gate sets: g * n * (d_in*d + d*d)
 TOY_TRUTH = {
     # 1024*1024 + 1024*2048
-    "toy:seed-net": {"linear": 3_145_728},
+    "toy:tanh-net": {"linear": 3_145_728},
     # 784*256 + 256*128 + 128*10
     "toy:mlp": {"linear": 200_704 + 32_768 + 1_280},
     # conv: k^2 * C_in * C_out * H * W: 9*3*16*32*32 + 9*16*32*16*16; classifier 32*10
@@ -55,8 +56,8 @@ def test_torch_counter_matches_closed_forms(toy):
     assert torch_result.printed == torch_result.flops  # FlopCounterMode prints FLOPs
 
 
-def test_seed_net_every_counter_agrees():
-    result = profile_flops("toy:seed-net")
+def test_tanh_net_every_counter_agrees():
+    result = profile_flops("toy:tanh-net")
     assert set(result.results) == {"analytic", "torch", "fvcore", "thop", "ptflops-pytorch", "ptflops-aten"}
     for name, counted in result.results.items():
         assert counted.ok, (name, counted.reason)
@@ -71,8 +72,8 @@ def test_seed_net_every_counter_agrees():
     assert torch_seen == {("aten.tanh", "activation", 2), ("aten.sigmoid", "activation", 1)}
 
 
-def test_seed_net_table_shows_units_and_uncounted(cli):
-    result = cli("flops", "toy:seed-net")
+def test_tanh_net_table_shows_units_and_uncounted(cli):
+    result = cli("flops", "toy:tanh-net")
     assert result.code == 0
     assert "printed 6,291,456 FLOPs -> 3,145,728 MACs = 6,291,456 FLOPs" in result.out
     assert 'printed 3,145,728 "flops" -> 3,145,728 MACs' in result.out  # fvcore's label, really MACs
@@ -81,7 +82,7 @@ def test_seed_net_table_shows_units_and_uncounted(cli):
 
 
 # --------------------------------------------------------------------------
-# bert-base-uncased, batch 1, seq 128 (REFERENCE.md)
+# bert-base-uncased, batch 1, seq 128 (the README's "One model, six counters, one table")
 # --------------------------------------------------------------------------
 
 # linear: 12 layers x 12*n*H^2 + pooler H^2 (one token) = 12*12*128*768^2 + 768^2
@@ -147,7 +148,7 @@ def test_bert_rows_follow_params_paths(bert_sdpa):
     assert rows[""].params == 109_482_240
 
 
-def test_bert_eager_matches_reference_md():
+def test_bert_eager_matches_what_the_tools_print():
     result = profile_flops("bert-base-uncased", base=True, attn="eager", counters=["torch", "fvcore", "ptflops"])
     printed = {name: r.printed for name, r in result.results.items()}
     assert printed == {
@@ -178,7 +179,7 @@ def test_train_mode_skips_forward_only_counters():
     result = profile_flops("toy:mlp", mode="train", counters=["torch", "thop"])
     assert result.results["thop"].status == "skipped"
     assert result.results["thop"].reason == "counts a forward pass only"
-    # seed-net style: the input needs no gradient, so the first layer has no grad-input product
+    # the input needs no gradient, so the first layer has no grad-input product
     torch_result = result.results["torch"]
     forward = 234_752
     assert torch_result.phases == {"forward": forward, "backward": 2 * forward - 784 * 256}
@@ -435,3 +436,55 @@ def test_progress_shows_on_a_terminal_only(monkeypatch):
     monkeypatch.setattr(FakeTerminal, "isatty", lambda self: False)
     with progress_line(True, "flops toy:mlp") as on_progress:  # not a terminal
         assert on_progress is None
+
+
+def test_tied_weights_counted_twice_are_explained():
+    """t5-small ties shared, encoder.embed_tokens, decoder.embed_tokens and
+    lm_head (one 32128 x 512 tensor = 16,449,536 params); gpt2 ties lm_head to
+    wte (50257 x 768 = 38,597,376)."""
+    t5 = profile_flops("t5-small", counters=["analytic", "thop", "ptflops-pytorch"])
+    reasons = t5.table.rows[0].reasons
+    # ptflops sums each module's own tensors: 60,506,624 + 3 x 16,449,536 = 109,855,232
+    assert reasons["ptflops-pytorch"].endswith(
+        "reports 109,855,232 params, the model has 60,506,624: it counts tied weights again where they are shared: "
+        "encoder.embed_tokens.weight (16,449,536), decoder.embed_tokens.weight (16,449,536), "
+        "lm_head.weight (16,449,536) (+49,348,608 in all)"
+    )
+    # thop: no rule for Embedding (shared 16,449,536 + 2 relative-position tables of 32 x 8) nor T5LayerNorm
+    # (32 x 512), but lm_head is a Linear: 60,506,624 - 16,450,048 - 16,384 + 16,449,536 = 60,489,728
+    assert reasons["thop"].endswith(
+        "reports 60,489,728 params, the model has 60,506,624: it attributes none to Embedding x3 (16,450,048), "
+        "T5LayerNorm x32 (16,384); it counts tied weights again where they are shared: lm_head.weight (16,449,536)"
+    )
+    gpt2 = profile_flops("gpt2", counters=["analytic", "ptflops-aten"])
+    assert gpt2.table.rows[0].reasons["ptflops-aten"].endswith(
+        "reports 163,037,184 params, the model has 124,439,808: it counts tied weights again where they are shared: "
+        "lm_head.weight (38,597,376)"
+    )
+
+
+def test_markdown_notes_are_a_list_not_code(cli):
+    """Indented note lines become nested list items under CommonMark, never
+    indented code blocks (the same text goes to $GITHUB_STEP_SUMMARY)."""
+    from markdown_it import MarkdownIt
+
+    text = cli("flops", "toy:tanh-net", "--counters", "analytic,torch,fvcore", "-f", "markdown").out
+    tokens = MarkdownIt("commonmark").parse(text)
+    assert not [t for t in tokens if t.type in ("code_block", "fence")]
+    items = [t.content for t in tokens if t.type == "inline"]
+    assert "fvcore: printed 3,145,728 \"flops\" -> 3,145,728 MACs = 6,291,456 FLOPs" in " ".join(items)
+    assert "ran but not counted: aten::tanh x2, aten::sigmoid x1" in items
+    nested = [t for t in tokens if t.type == "bullet_list_open" and t.level > 0]
+    assert nested  # the per-counter details sit under their counter
+
+
+def test_one_line_for_counters_skipped_alike(cli):
+    out = cli("flops", "toy:mlp", "--mode", "train").out
+    assert "  analytic, fvcore, thop, ptflops-pytorch, ptflops-aten: skipped: counts a forward pass only" in out
+    assert out.count("counts a forward pass only") == 1
+    assert 'Rule of thumb (Kaplan et al. 2020, "Scaling Laws for Neural Language Models")' in out
+
+
+def test_zero_memory_cap_is_named_as_the_cap(cli):
+    payload = cli("flops", "toy:mlp", "--max-memory", "0", "--counters", "torch,thop", "-f", "json").json()
+    assert payload["counters"]["thop"]["reason"].endswith("over the --max-memory cap of 0 B")

@@ -120,8 +120,8 @@ def test_factory_that_sleeps_is_stopped_by_the_timeout(factories, tmp_path, comm
     ],
 )
 def test_factory_that_exits_or_crashes_is_a_one_line_error(factories, factory, message):
-    for command in ("params", "flops"):
-        result = modelprof(command, f"{factories}:{factory}")
+    for command in (["params"], ["flops", "--counters", "torch,thop"]):
+        result = modelprof(*command, f"{factories}:{factory}")
         assert result.returncode == 2, (command, result.stderr)
         assert message in result.stderr and result.stderr.count("\n") == 1
         assert result.stdout == ""

@@ -120,7 +120,7 @@ def test_check_table_fits_and_keeps_every_figure(cli, monkeypatch, tmp_path, wid
         [models."meta-llama/Llama-2-70b-hf"]
         max_params = "70B"
         max_forward_flops = "18T"
-        [models."toy:seed-net"]
+        [models."toy:tanh-net"]
         max_params = 3_000_000
     """))
     payload = cli("check", str(budget), "-f", "json").json()

@@ -83,7 +83,7 @@ def test_help_does_not_import_torch(command):
 
 
 def test_console_script_exit_codes():
-    ok = run_console("params", "toy:seed-net", "-f", "json")
+    ok = run_console("params", "toy:tanh-net", "-f", "json")
     assert ok.returncode == 0 and '"total": 3145728' in ok.stdout
     unknown = run_console("params", "bert-base-uncasd", env={"HF_HUB_OFFLINE": "1"})
     assert unknown.returncode == 2

@@ -1,4 +1,4 @@
-"""`modelprof params`: the seed's BERT breakdown, tree invariants, tied weights,
+"""`modelprof params`: the BERT-base-Chinese breakdown, tree invariants, tied weights,
 trainable/frozen, dtypes and output formats."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def by_path(payload: dict) -> dict:
     return {m["path"]: m for m in payload["modules"]}
 
 
-def test_seed_bert_base_chinese_breakdown(cli):
+def test_bert_base_chinese_breakdown(cli):
     result = cli("params", "bert-base-chinese", "--base", "--depth", "3", "--format", "json")
     assert result.code == 0, result.err
     payload = result.json()
@@ -40,7 +40,7 @@ def test_seed_bert_base_chinese_breakdown(cli):
     assert payload["params"]["bytes_by_dtype"]["fp32"] == 409_070_592
 
 
-def test_seed_breakdown_in_the_table(cli):
+def test_bert_base_chinese_breakdown_in_the_table(cli):
     result = cli("params", "bert-base-chinese", "--base", "--depth", "3")
     assert result.code == 0
     for figure in ("102,267,648", "16,622,592", "85,054,464", "590,592", "7,087,872", "2,363,904", "2,362,368", "2,361,600"):
@@ -73,7 +73,8 @@ def test_tied_weights_are_counted_once_and_marked(cli):
     rows = by_path(payload)
     assert rows["lm_head"]["params"] == 0
     assert rows["lm_head"]["tied"] == ["weight -> transformer.wte.weight"]
-    assert payload["tied"] == [{"param": "lm_head.weight", "same_as": "transformer.wte.weight"}]
+    # the shared tensor: 50257 x 768
+    assert payload["tied"] == [{"param": "lm_head.weight", "same_as": "transformer.wte.weight", "params": 38_597_376}]
 
 
 def test_untied_head_is_counted(cli):
@@ -129,11 +130,11 @@ def test_direct_parameters_get_their_own_rows():
 
 
 def test_csv_and_markdown(cli):
-    out = cli("params", "toy:seed-net", "-f", "csv").out
+    out = cli("params", "toy:tanh-net", "-f", "csv").out
     table = list(csv.DictReader(io.StringIO(out)))
     assert [(r["path"], r["params"]) for r in table] == [("", "3145728"), ("linear1", "1048576"), ("linear2", "2097152")]
     assert table[2]["trainable"] == "2097152"  # CSV keeps every column
-    markdown = cli("params", "toy:seed-net", "-f", "markdown").out
+    markdown = cli("params", "toy:tanh-net", "-f", "markdown").out
     # nothing is frozen: a trainable column would repeat params (the notes say "frozen 0")
     assert "| linear2 | Linear | 2,097,152 | 66.7% | 8.00 MiB |" in markdown.splitlines()
     assert "- total 3,145,728 params · trainable 3,145,728 · frozen 0" in markdown.splitlines()
@@ -153,3 +154,14 @@ def test_show_empty_lists_parameterless_modules(cli):
     plain = by_path(cli("params", "toy:mlp", "-f", "json").json())
     full = by_path(cli("params", "toy:mlp", "-f", "json", "--show-empty").json())
     assert "blocks.1" not in plain and full["blocks.1"]["type"] == "ReLU"
+
+
+def test_mixture_of_experts_shows_active_params_by_default(cli):
+    """Mixtral-8x7B, built on meta: 46,702,792,704 params, of which one token uses
+    12,879,925,248 (2 of 8 experts: the published "12.9B active")."""
+    payload = cli("params", "mistralai/Mixtral-8x7B-v0.1", "-d", "0", "-f", "json").json()
+    assert payload["params"]["total"] == 46_702_792_704
+    assert payload["params"]["active"] == 12_879_925_248
+    table = cli("params", "mistralai/Mixtral-8x7B-v0.1", "-d", "0").out
+    assert "active per token (mixture of experts, top-k routed + shared): 12,879,925,248" in table
+    assert "active" not in cli("params", "gpt2", "-d", "0", "-f", "json").json()["params"]  # dense

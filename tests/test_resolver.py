@@ -264,7 +264,10 @@ def broken():
 """
 
 
-def test_python_file_factory(tmp_path, cli):
+def test_python_file_factory(tmp_path, cli, monkeypatch):
+    # Python would write bytecode here but for modelprof (the test environment may say otherwise)
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    monkeypatch.setattr("sys.dont_write_bytecode", False)
     path = tmp_path / "nets.py"
     path.write_text(TINY_FACTORY)
     payload = cli("params", f"{path}:make", "-f", "json").json()
@@ -343,6 +346,24 @@ def test_remote_code_needs_the_flag(tmp_path, cli):
     # Linear(6, 6): 36 + 6
     assert allowed.json()["params"]["total"] == 42
     assert allowed.json()["model"]["class"] == "TinyRemoteModel"
+
+
+def test_custom_code_for_a_model_type_transformers_knows(tmp_path, cli):
+    """auto_map beside a model_type transformers knows: its own class is built
+    (and the output says so) unless --trust-remote-code asks for the repository's code."""
+    folder = tmp_path / "known"
+    folder.mkdir()
+    config = dict(GPT2, n_layer=1, architectures=["TinyRemoteModel"], auto_map=REMOTE_CONFIG["auto_map"], width=6)
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "configuration_tiny.py").write_text(REMOTE_CONFIG_CODE)
+    (folder / "modeling_tiny.py").write_text(REMOTE_MODEL_CODE)
+    native = cli("params", str(folder), "-f", "json").json()
+    assert native["model"]["class"] == "GPT2Model"
+    # one GPT-2 layer: wte 50257·768 + wpe 1024·768 + 12·768² + 13·768 + final norm 2·768
+    assert native["params"]["total"] == 50257 * 768 + 1024 * 768 + 12 * 768**2 + 13 * 768 + 2 * 768
+    assert any("custom code (auto_map)" in note and "--trust-remote-code" in note for note in native["notes"])
+    custom = cli("params", str(folder), "--trust-remote-code", "-f", "json").json()
+    assert custom["model"]["class"] == "TinyRemoteModel" and custom["params"]["total"] == 42  # Linear(6, 6)
 
 
 @pytest.mark.parametrize("name", ["a" * 100_000, "a/" * 3000, "bad\0name"])

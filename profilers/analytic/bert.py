@@ -1,7 +1,8 @@
 """BERT (``model_type`` bert), after transformers' ``modeling_bert.py``.
 
 Per layer, with B sequences of n tokens, hidden H, intermediate F and h heads
-of size d = H/h (seed 001, MACs; FLOPs = 2 x MACs):
+of size d = H/h (MACs; FLOPs = 2 x MACs; the layout of Su Jianlin, "线性Transformer应该不是你要等的那个模型",
+kexue.fm/archives/8610, 2021):
   self-attention  Q,K,V,O projections 4·B·n·H²  +  scores and weighted sum 2·B·n²·H
   feed-forward    2·B·n·H·F  (= 8·B·n·H² when F = 4H)
   layer           12·B·n·H² + 2·B·n²·H  when F = 4H
@@ -53,7 +54,7 @@ def bert(spec: Spec, b: Builder) -> str:
 
 
 def layer_note(b: Builder, *, B: int, n: int, H: int, F: int) -> None:
-    """Seed 001's per-layer closed form and where attention takes over."""
+    """The per-layer closed form and where attention takes over (Su 2021, kexue.fm/archives/8610)."""
     macs = 4 * B * n * H * H + 2 * B * n * H * F + 2 * B * n * n * H
     if F == 4 * H:
         b.formula_note("one encoder layer", "12·B·n·H² + 2·B·n²·H", macs, B=B, n=n, H=H)

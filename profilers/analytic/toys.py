@@ -1,6 +1,7 @@
 """The toy nets of ``models/toys.py``, from their own hyperparameters.
 
-Closed forms per layer type (seed 000: n positions, width d, kernel k, window r):
+Closed forms per layer type (n positions, width d, kernel k, window r; the
+per-layer complexities of Vaswani et al. 2017, "Attention Is All You Need", table 1):
   linear        rows·d_in·d_out
   convolution   k²·C_in·C_out per output position ("k n d²")
   recurrent     g·n·(d_in·d + d²) per layer, g gate sets: RNN 1, GRU 3, LSTM 4 ("n d²")
@@ -27,8 +28,8 @@ def _rows(shape: tuple[int, ...]) -> int:
     return rows
 
 
-@family("toy:seed-net")
-def seed_net(spec: Spec, b: Builder) -> str:
+@family("toy:tanh-net")
+def tanh_net(spec: Spec, b: Builder) -> str:
     c = spec.config
     rows = _rows(_shape(spec))
     with b.group("linear1 (no bias)", "linear1", "rows·d_in·d_h", rows=rows, d_in=c["in_features"], d_h=c["hidden"]):
@@ -36,7 +37,7 @@ def seed_net(spec: Spec, b: Builder) -> str:
     with b.group("linear2 (no bias)", "linear2", "rows·d_h·d_out", rows=rows, d_h=c["hidden"], d_out=c["out_features"]):
         b.linear("linear2", c["hidden"], c["out_features"], rows=rows, bias=False)
     b.notes.append("tanh, tanh and sigmoid are elementwise: no MACs")
-    return "SeedNet"
+    return "TanhNet"
 
 
 @family("toy:mlp")
