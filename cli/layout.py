@@ -65,24 +65,28 @@ def fit_widths(sizes: list[Measured], wrappable: list[bool], width: int) -> list
 
 
 def column_groups(sizes: list[Measured], keys: int, width: int) -> list[list[int]] | None:
-    """Split the columns after the first ``keys`` into groups that each fit
-    beside the key columns; None when some column cannot fit even alone."""
+    """Split the columns after the first ``keys`` into as few groups as fit
+    beside the key columns, balanced (7 columns in 2 tables: 4 and 3, not 6
+    and 1); None when some column cannot fit even alone."""
     key_widths = [s.least for s in sizes[:keys]]
-    groups: list[list[int]] = []
-    current: list[int] = []
-    for i in range(keys, len(sizes)):
-        trial = current + [i]
-        if table_width(key_widths + [sizes[j].least for j in trial]) <= width:
-            current = trial
-            continue
-        if not current:
-            return None
-        groups.append(current)
-        current = [i]
-        if table_width(key_widths + [sizes[i].least]) > width:
-            return None
-    if current:
-        groups.append(current)
+    fits = lambda group: table_width(key_widths + [sizes[j].least for j in group]) <= width  # noqa: E731
+    rest = list(range(keys, len(sizes)))
+    if not all(fits([i]) for i in rest):
+        return None
+    greedy = _split(rest, fits, len(rest))
+    per_group = -(-len(rest) // len(greedy))  # ceiling
+    balanced = _split(rest, fits, per_group)
+    return balanced if len(balanced) == len(greedy) else greedy
+
+
+def _split(columns: list[int], fits, most: int) -> list[list[int]]:
+    """Consecutive groups of at most ``most`` columns, each as long as fits."""
+    groups: list[list[int]] = [[]]
+    for i in columns:
+        if len(groups[-1]) < most and fits(groups[-1] + [i]):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
     return groups
 
 
