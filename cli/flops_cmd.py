@@ -366,4 +366,8 @@ def rule_of_thumb(result: FlopsResult) -> list[str]:
             f"{count(2 * (forward + backward))} FLOPs (backward/forward = {backward / forward:.2f})."
             if forward else "Measured by torch: no forward FLOPs."
         )
+        lines.append(
+            "Module rows show forward MACs; the backward pass is counted for the whole model (the root row): "
+            "FlopCounterMode places backward ops by backward hooks, which residual connections defeat."
+        )
     return lines

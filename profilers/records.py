@@ -19,7 +19,8 @@ class ModelInfo:
         return {"name": self.name, "source": self.source, "class": self.class_name, "location": self.location}
 
 
-MAC_CATEGORIES = ("linear", "attention", "conv", "recurrent")
+# "backward": the multiply-accumulates of a training step's backward pass, counted for the whole model
+MAC_CATEGORIES = ("linear", "attention", "conv", "recurrent", "backward")
 OTHER_CATEGORIES = ("norm", "activation", "softmax", "pool", "elementwise", "upsample", "other")
 
 

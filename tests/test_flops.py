@@ -173,6 +173,12 @@ def test_bert_train_step_measured(cli):
     table = cli("flops", "bert-base-uncased", "--base", "--mode", "train", "--counters", "torch").out
     assert "6·N·T = 84,082,360,320" in table  # 6 x 109,482,240 x 128
     assert "forward 22,348,431,360 FLOPs + backward 44,694,503,424 = 67,042,934,784 FLOPs" in table
+    # forward MACs by module (all non-negative), the backward pass once, for the whole model
+    rows = {row["path"]: row for row in result.json()["rows"]}
+    assert rows["encoder"]["reference"] == BERT_LINEAR - 768 * 768 + BERT_ATTENTION
+    assert rows["pooler"]["reference"] == 768 * 768
+    assert rows[""]["reference"] == 67_042_934_784 // 2
+    assert "backward 22,347,251,712 + linear 10,872,225,792 + attention 301,989,888" in " ".join(table.split())
 
 
 def test_train_mode_skips_forward_only_counters():

@@ -5,7 +5,9 @@ convolution, scaled-dot-product attention, ...) and counts 2 FLOPs per
 multiply-add; bias adds, norms and activations are not counted. On the meta
 device no kernel runs, so any model size fits and fused CPU kernels (flash
 SDPA, the LSTM kernel) decompose into ops it has formulas for. A training step
-is forward plus the backward of :func:`harness.training_loss`, measured.
+is forward plus the backward of :func:`harness.training_loss`, measured:
+forward MACs by module, backward MACs as one ``backward`` record of the
+whole model (their per-module placement by FlopCounterMode is not exact).
 On meta models it runs under FakeTensorMode (see :func:`_fake_tensors`); given
 a model with real weights it counts a real forward pass.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import time
 
-from ..records import CounterResult
+from ..records import CountRecord, CounterResult
 from . import Counter, CountJob, register
 
 NATIVE_PER_MAC = 2
@@ -49,20 +51,20 @@ class TorchCounter(Counter):
             with FlopCounterMode(display=False) as mode, _Census(stack, prepared.modules) as census:
                 if job.mode == "train":
                     output = prepared.model(*args, **kwargs)
-                    forward = mode.get_total_flops()
+                    forward, by_module = mode.get_total_flops(), _by_module(mode, root)
                     training_loss(output).backward()
                 else:
                     with torch.no_grad():
                         prepared.model(*args, **kwargs)
-                    forward = mode.get_total_flops()
+                    forward, by_module = mode.get_total_flops(), _by_module(mode, root)
         total = mode.get_total_flops()
         phases = {"forward": forward // NATIVE_PER_MAC, "backward": (total - forward) // NATIVE_PER_MAC}
-        totals: dict[str, dict[str, int]] = {}
-        for name, ops in mode.get_flop_counts().items():
-            path = _canonical(name, root)
-            if path is not None:
-                totals[path] = {str(op): n for op, n in ops.items()}
-        records = to_records(exclusive(totals), prepared.modules, per_mac=NATIVE_PER_MAC)
+        records = to_records(exclusive(by_module), prepared.modules, per_mac=NATIVE_PER_MAC)
+        if total > forward:
+            # FlopCounterMode places backward ops in modules by backward hooks, which residual
+            # connections defeat (a parent can get less than its children): only the total is exact.
+            ops = sorted({str(op) for op in mode.get_flop_counts()["Global"]})
+            records += (CountRecord("", "backward", macs=(total - forward) // NATIVE_PER_MAC, source_ops=tuple(ops)),)
         counted = {r.path for r in records if r.macs}
         experts = tuple(p for p, info in prepared.modules.items() if info.expert_bank and p not in counted)
         notes = (
@@ -79,6 +81,16 @@ class TorchCounter(Counter):
             idle_modules=experts,
             notes=notes,
         )
+
+
+def _by_module(mode, root: str) -> dict[str, dict[str, int]]:
+    """FlopCounterMode's inclusive counts so far, by canonical module path."""
+    totals: dict[str, dict[str, int]] = {}
+    for name, ops in mode.get_flop_counts().items():
+        path = _canonical(name, root)
+        if path is not None:
+            totals[path] = {str(op): n for op, n in ops.items()}
+    return totals
 
 
 def _census_mode():
