@@ -196,10 +196,11 @@ def explain_view(result: FlopsResult) -> View:
     rows.append({"name": "total", "path": "", "formula": "", "filled": "", "each": None, "count": None,
                  "macs": analytic.macs, "params": analytic.params, "depth": 0})
     columns = [
-        Column("name", "part", "left"),
+        Column("name", "part", "left", wrap=True),
         Column("path", "modules", "left"),
         Column("formula", "MACs per repetition", "left",
-               lambda r: f"{r['formula']} = {r['filled']}" if r["formula"] and r["filled"] != r["formula"] else r["formula"]),
+               lambda r: f"{r['formula']} = {r['filled']}" if r["formula"] and r["filled"] != r["formula"] else r["formula"],
+               wrap=True),
         Column("each", "each", text=lambda r: count(r["each"]) if r["each"] is not None and r["count"] and r["count"] > 1 else ""),
         Column("count", "x", text=lambda r: str(r["count"]) if r["count"] and r["count"] > 1 else ""),
         Column("macs", "MACs", text=lambda r: count(r["macs"])),

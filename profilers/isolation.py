@@ -152,6 +152,7 @@ class Child:
                 if message is None:
                     break
                 if message[0] == "error":
+                    self._show_log()
                     raise ChildFailed(message[1], bad_input=message[2])
                 return message
             if not self._process.is_alive() and not self._receiver.poll(0):
@@ -162,7 +163,17 @@ class Child:
             if on_tick is not None:
                 on_tick(self.elapsed)
         self._process.join(timeout=5)
+        self._show_log()
         raise ChildFailed(_death(self._process.exitcode, self._log))
+
+    def _show_log(self) -> None:
+        """With ``MODELPROF_DEBUG=1``, copy what the failed child printed
+        (its traceback included) to stderr."""
+        if not _debugging():
+            return
+        with contextlib.suppress(OSError, ValueError):
+            self._log.seek(0)
+            sys.stderr.write(self._log.read().decode("utf-8", "replace"))
 
     def close(self) -> None:
         """Kill the child and everything in its process group; reap it; drop the log."""
@@ -212,11 +223,15 @@ def _child_main(target, arg, conn, log_fd: int, leader: bool) -> None:
     try:
         conn.send(("ok", target(conn.send, arg)))
     except BaseException as error:  # report everything; the parent decides
-        if os.environ.get("MODELPROF_DEBUG", "").strip() not in ("", "0"):
+        if _debugging():
             traceback.print_exc()
         conn.send(("error", describe(error), isinstance(error, ModelprofError)))
     finally:
         conn.close()
+
+
+def _debugging() -> bool:
+    return os.environ.get("MODELPROF_DEBUG", "").strip() not in ("", "0")
 
 
 def describe(error: BaseException) -> str:
