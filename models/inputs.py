@@ -136,7 +136,8 @@ def applied_spec(source: ModelSource, spec: InputSpec) -> InputSpec:
         shape[1] = spec.seq_len
     if "image_size" in sized:
         shape[2:] = [spec.image_size, spec.image_size]
-    return replace(spec, input_shape=tuple(shape), given=spec.given | {"input_shape"})
+    # the sizes now live in the shape: applying the result again changes nothing
+    return replace(spec, input_shape=tuple(shape), given=(spec.given - sized) | {"input_shape"})
 
 
 def _check_toy_shape(source: ModelSource, shape: tuple[int, ...]) -> None:

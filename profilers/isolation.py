@@ -214,7 +214,8 @@ def _child_main(target, arg, conn, log_fd: int, leader: bool) -> None:
     for name in _FORWARDED:
         signal.signal(getattr(signal, name), signal.SIG_DFL)
     if leader:
-        os.setpgid(0, 0)
+        with contextlib.suppress(OSError):  # the parent may have done it already
+            os.setpgid(0, 0)
         _start_watcher(multiprocessing.parent_process().sentinel)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
@@ -253,6 +254,9 @@ def _start_watcher(parent_sentinel: int) -> None:
     try:
         watched = os.dup2(parent_sentinel, 3)
         os.closerange(watched + 1, os.sysconf("SC_OPEN_MAX"))
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for standard in (0, 1, 2):  # nor a terminal or a pipe someone reads to its end
+            os.dup2(devnull, standard)
         select.select([watched], [], [])
         os.killpg(0, signal.SIGKILL)
     finally:

@@ -132,6 +132,11 @@ def test_budget_file_inputs_and_defaults_that_apply(tmp_path, factories):
 
         [models."gpt2"]
         max_forward_macs = "7.99G"
+
+        [models."toy:rnn"]
+        seq_len = 100
+        batch = 4
+        max_forward_macs = 22_942_720
     """))
     result = run_console("check", str(budget), "-f", "json")
     assert result.returncode == 0, result.stderr
@@ -140,6 +145,7 @@ def test_budget_file_inputs_and_defaults_that_apply(tmp_path, factories):
     # toy:mlp keeps its own 1x784 input (seq_len means nothing to it): 784·256 + 256·128 + 128·10
     assert actual[("toy:mlp", "max_forward_macs")] == 234_752
     assert actual[("gpt2", "max_forward_macs")] == 7_981_547_520  # seq_len 64 from [defaults]
+    assert actual[("toy:rnn", "max_forward_macs")] == 22_942_720  # 4 x 100 steps, as in the test above
     explicit = tmp_path / "bad.toml"
     explicit.write_text('[models."toy:mlp"]\nseq_len = 64\nmax_params = 1\n')
     refused = run_console("check", str(explicit))

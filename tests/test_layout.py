@@ -43,6 +43,14 @@ def assert_cells_whole(view: View, text: str) -> None:
                 assert_whole(text, word)
 
 
+def rendered_whole(view: View, width: int) -> str:
+    """``view`` at ``width``, checked to fit with every cell whole."""
+    text = rendered(view, width)
+    assert_fits(text, width)
+    assert_cells_whole(view, text)
+    return text
+
+
 @pytest.fixture(scope="module")
 def bert_flops():
     return profile_flops("bert-base-uncased", base=True)
@@ -51,9 +59,7 @@ def bert_flops():
 @pytest.mark.parametrize("width", WIDTHS)
 def test_flops_table_fits_and_keeps_every_figure(bert_flops, width):
     view = flops_view(bert_flops)
-    text = rendered(view, width)
-    assert_fits(text, width)
-    assert_cells_whole(view, text)
+    text = rendered_whole(view, width)
     payload = view.payload
     for name, counter in payload["counters"].items():
         for key in ("macs", "flops", "other_ops", "printed", "params"):
@@ -71,17 +77,11 @@ def test_flops_table_fits_and_keeps_every_figure(bert_flops, width):
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_explain_and_operator_views_fit(bert_flops, width):
-    view = explain_view(bert_flops)
-    text = rendered(view, width)
-    assert_fits(text, width)
-    assert_cells_whole(view, text)
+    text = rendered_whole(explain_view(bert_flops), width)
     for group in bert_flops.results["analytic"].groups:
         assert_whole(text, count(group["macs"]))
     by_op = profile_flops("toy:attention", counters=["analytic", "torch"], view="op")
-    view = flops_view(by_op)
-    text = rendered(view, width)
-    assert_fits(text, width)
-    assert_cells_whole(view, text)
+    rendered_whole(flops_view(by_op), width)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
