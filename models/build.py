@@ -13,7 +13,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..profilers.errors import BadInput
+from ..profilers.errors import BadInput, one_line
 from .resolver import ModelSource
 
 @dataclass
@@ -119,8 +119,7 @@ def _build_hf(source: ModelSource, *, device: str, base: bool, attn: str | None,
     except BadInput:
         raise
     except Exception as error:  # transformers rejects the config
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise BadInput(f"{source.location}: transformers cannot build this config: {message}") from None
+        raise BadInput(f"{source.location}: transformers cannot build this config: {one_line(error)}") from None
     return BuiltModel(module, type(module).__name__, notes=notes)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..profilers.errors import BadInput
 
 CONFIG_FILE = "config.json"
+FLOAT_TAG = '"__float__"'  # how transformers serialises inf and nan
 
 # Structural sizes: when present and not null they must be positive integers.
 POSITIVE_FIELDS = frozenset(
@@ -45,6 +46,12 @@ def read_config_file(path: Path) -> dict:
         raise BadInput(f"{path}: malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
     if not isinstance(config, dict):
         raise BadInput(f"{path}: expected a JSON object, found {type(config).__name__}")
+    if FLOAT_TAG in text:
+        # transformers writes inf / nan as {"__float__": "Infinity"}: read the file as it does
+        # (imported only here: it costs seconds, and most configs hold no such value)
+        from transformers.configuration_utils import PreTrainedConfig
+
+        config = PreTrainedConfig._dict_from_json_file(path)
     return config
 
 
@@ -67,13 +74,22 @@ def check_config(config: dict, origin: str) -> dict:
 
 
 def _check_size(origin: str, field: str, value: object, *, minimum: int) -> None:
+    """Refuse only what no model can be built from: a size that is not a
+    number, or below ``minimum``. Lists and per-part tables (per-stage image
+    sizes, lxmert's layers per encoder) are checked item by item; transformers
+    accepts whole floats (musicflamingo's max_position_embeddings 1200.0)."""
     if value is None:
         return
-    # A list of sizes (per-stage image sizes, say) is checked element-wise.
-    values = value if isinstance(value, list) else [value]
-    for item in values:
-        if isinstance(item, bool) or not isinstance(item, int):
-            raise BadInput(f"{origin}: field '{field}' must be an integer, got {item!r}")
+    if isinstance(value, dict):
+        items = list(value.values())
+    else:
+        items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, (list, dict)):
+            _check_size(origin, field, item, minimum=minimum)
+            continue
+        if isinstance(item, bool) or not isinstance(item, (int, float)) or item != item:
+            raise BadInput(f"{origin}: field '{field}' must be a number, got {item!r}")
         if item < minimum:
             bound = "positive" if minimum == 1 else "non-negative"
             raise BadInput(f"{origin}: field '{field}' must be {bound}, got {item}")

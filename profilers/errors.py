@@ -28,3 +28,10 @@ def shorten(text: str, limit: int = 80) -> str:
     """``text`` cut to ``limit`` characters with an ellipsis, for echoing
     what a user typed (a name can be 100 KB long) inside a one-line error."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def one_line(error: BaseException, limit: int = 300) -> str:
+    """An exception's whole message on one line (the useful part is often on
+    the second line), cut to ``limit`` characters; its type when it has none."""
+    text = " ".join(str(error).split())
+    return shorten(text, limit) if text else type(error).__name__

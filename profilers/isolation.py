@@ -35,7 +35,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from .errors import ModelprofError
+from .errors import ModelprofError, one_line
 
 POLL_S = 0.1
 _FORWARDED = ("SIGTERM", "SIGHUP", "SIGINT")
@@ -236,12 +236,12 @@ def _debugging() -> bool:
 
 
 def describe(error: BaseException) -> str:
-    """One line: a ModelprofError's own message, else ``Type: first line``."""
-    text = str(error).strip()
+    """One line: a ModelprofError's own message, else ``Type: message`` (the
+    whole message on one line, cut to a readable length)."""
     if isinstance(error, ModelprofError):
-        return text.splitlines()[0] if text else type(error).__name__
-    first = text.splitlines()[0] if text else ""
-    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+        return one_line(error)
+    text = one_line(error)
+    return text if text == type(error).__name__ else f"{type(error).__name__}: {text}"
 
 
 def _start_watcher(parent_sentinel: int) -> None:
