@@ -164,6 +164,7 @@ def _counter_json(result: FlopsResult, name: str) -> dict:
         "params": counted.params,
         "seconds": round(counted.seconds, 3),
         "uncounted": [{"path": u.path, "op": u.op, "calls": u.calls} for u in counted.uncounted],
+        "idle_modules": list(counted.idle_modules),
         "notes": list(counted.notes),
     }
     if counted.groups:
@@ -308,6 +309,8 @@ def summary(result: FlopsResult) -> list[str]:
         lines.append(f"      counts {meta.counts}")
         if counted.uncounted:
             lines.append(f"      ran but not counted: {uncounted_summary(counted.uncounted)}")
+        if not counted.groups:  # the analytic counter's notes belong to --explain
+            lines.extend(f"      {note}" for note in counted.notes)
     lines.extend(f"  {line}" for line in grouped_reasons(result))
     reference = result.reference
     if reference is not None:

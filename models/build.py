@@ -16,6 +16,13 @@ from typing import Any
 from ..profilers.errors import BadInput, one_line
 from .resolver import ModelSource
 
+# Mixture-of-experts layers gather each token's top-k expert weights and run them as batched
+# matmuls: the routed computation itself (tokens x k experts), which every counter can see and
+# which runs on meta tensors (transformers' default grouped_mm kernel needs bf16 there and is
+# invisible to the real-tensor tools). Models without experts ignore it.
+EXPERTS_IMPLEMENTATION = "batched_mm"
+
+
 @dataclass
 class BuiltModel:
     module: Any  # torch.nn.Module
@@ -102,6 +109,7 @@ def _build_hf(source: ModelSource, *, device: str, base: bool, attn: str | None,
             "built transformers' own class; --trust-remote-code builds the repository's code instead"
         )
     kwargs = {"attn_implementation": attn} if attn else {}
+    native_kwargs = {**kwargs, "experts_implementation": EXPERTS_IMPLEMENTATION}
     try:
         if remote:
             config = transformers.AutoConfig.from_pretrained(_code_location(source), trust_remote_code=True)
@@ -111,9 +119,9 @@ def _build_hf(source: ModelSource, *, device: str, base: bool, attn: str | None,
             config = CONFIG_MAPPING[model_type].from_dict(raw)
             model_class = None if base else _architecture_class(config, notes)
             if model_class is None:
-                build = lambda: transformers.AutoModel.from_config(config, **kwargs)  # noqa: E731
+                build = lambda: transformers.AutoModel.from_config(config, **native_kwargs)  # noqa: E731
             else:
-                build = lambda: model_class._from_config(config, **kwargs)  # noqa: E731
+                build = lambda: model_class._from_config(config, **native_kwargs)  # noqa: E731
         with torch.device(device), _uninitialised_weights(device):
             module = build()
     except BadInput:

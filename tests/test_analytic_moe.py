@@ -1,12 +1,13 @@
 """Analytic mixtral and qwen2_moe: the bundled configs' parameters against the
-built model, MACs against a real CPU forward of tiny configs (routing needs
-values), every head class and random small configs.
+built model, MACs against FlopCounterMode, every head class and random small
+configs.
 
-The tiny configs set ``experts_implementation="eager"``: transformers 5 runs
-the experts with ``torch._grouped_mm`` by default, which FlopCounterMode has no
-formula for (on CPU it counts nothing; on fake tensors it fails), while the
-eager loop runs one ``linear`` per expert on exactly the tokens routed to it.
-Both compute the same products.
+modelprof builds mixture-of-experts layers with transformers'
+``batched_mm`` experts (each token's top-k expert weights gathered and
+multiplied): the routed computation itself, countable on fake tensors.
+transformers' default ``grouped_mm`` needs bf16 on meta and is invisible to
+the real-tensor tools; the tiny configs below ask for ``eager`` and are built
+as ``batched_mm`` all the same.
 """
 
 from __future__ import annotations
@@ -133,3 +134,23 @@ def test_mixtral_num_experts_alias():
     del config["num_local_experts"]
     result = assert_exact(config, base=True, real_tensors=True, batch=1, seq_len=4)
     assert result.active_params == result.params - 2 * (3 - 1) * 3 * 16 * 24
+
+
+@pytest.mark.parametrize("name", ["mistralai/Mixtral-8x7B-v0.1", "Qwen/Qwen1.5-MoE-A2.7B"])
+def test_torch_counts_the_routed_experts_like_the_analytic_counter(name):
+    """On fake tensors the experts run as batched matmuls over each token's
+    top-k experts, so FlopCounterMode counts the routed computation exactly."""
+    from modelprof.profilers.pipeline import profile_flops
+
+    result = profile_flops(name, counters=["analytic", "torch"])
+    torch_result = result.results["torch"]
+    assert torch_result.ok, torch_result.reason
+    assert torch_result.macs == result.results["analytic"].macs
+    assert torch_result.idle_modules == () and torch_result.notes == ()
+    assert result.table.rows[0].findings == {}
+
+
+def test_tiny_moe_on_fake_tensors_matches_closed_forms():
+    """No real routing needed any more: the fake-meta count is exact."""
+    for config in TINY_MOE.values():
+        assert_exact(dict(config, experts_implementation="grouped_mm"), base=True, batch=2, seq_len=6)

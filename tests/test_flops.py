@@ -494,3 +494,39 @@ def test_one_line_for_counters_skipped_alike(cli):
 def test_zero_memory_cap_is_named_as_the_cap(cli):
     payload = cli("flops", "toy:mlp", "--max-memory", "0", "--counters", "torch,thop", "-f", "json").json()
     assert payload["counters"]["thop"]["reason"].endswith("over the --max-memory cap of 0 B")
+
+
+IDLE_FACTORY = """
+import torch
+import torch.nn as nn
+
+class TwoTowers(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.text = nn.Linear(8, 8)
+        self.vision = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Linear(4, 8))  # never reached by text inputs
+
+    def forward(self, x, pixels=None):
+        out = self.text(x)
+        if pixels is not None:
+            out = out + self.vision(pixels)
+        return out
+
+def make():
+    return TwoTowers(), torch.zeros(1, 8)
+"""
+
+
+def test_modules_that_did_no_work_are_named(tmp_path, cli):
+    path = tmp_path / "towers.py"
+    path.write_text(IDLE_FACTORY)
+    payload = cli("flops", f"{path}:make", "--counters", "torch", "-f", "json").json()
+    torch_json = payload["counters"]["torch"]
+    assert torch_json["macs"] == 64  # text only: 1·8·8
+    assert torch_json["idle_modules"] == ["vision.0", "vision.1"]
+    # Conv2d(3, 4, 3): 108 + 4; Linear(4, 8): 32 + 8
+    assert torch_json["notes"] == ["2 module(s) with weights (152 params) did no countable work in this run: vision.0, vision.1"]
+    table = cli("flops", f"{path}:make", "--counters", "torch").out
+    assert "did no countable work in this run: vision.0, vision.1" in table
+    # a CNN's 4-D conv weights are no expert bank: nothing is claimed where everything ran
+    assert cli("flops", "toy:cnn", "--counters", "torch", "-f", "json").json()["counters"]["torch"]["notes"] == []

@@ -17,7 +17,7 @@ from torch import nn
 from ...models.build import build_model
 from ...models.inputs import factory_inputs, materialize, plan_inputs
 from ..errors import BadInput
-from ..ops import category, module_category
+from ..ops import category, computes, module_category
 from ..records import MAC_CATEGORIES, CountRecord
 from . import CountJob
 
@@ -29,7 +29,7 @@ class ModuleInfo:
     type: str
     owns_params: bool  # has parameters of its own (not only in children)
     bias: int  # elements of its own ``bias`` parameter, 0 if none
-    expert_bank: bool = False  # owns 3-D weights: one matrix per expert (fused mixture of experts)
+    params: int = 0  # elements of its own parameters
 
 
 @dataclass
@@ -73,9 +73,27 @@ def module_table(model: nn.Module) -> dict[str, ModuleInfo]:
             type(module).__name__,
             bool(own),
             bias.numel() if isinstance(bias, torch.Tensor) else 0,
-            any(p.dim() >= 3 for p in own.values()),
+            sum(p.numel() for p in own.values()),
         )
     return table
+
+
+def idle_modules(modules: dict[str, ModuleInfo], records) -> tuple[str, ...]:
+    """Modules whose own weights feed multiply-accumulates (linear, conv,
+    recurrent, expert banks) but where no MAC was counted: a vision tower or
+    an audio encoder the inputs never reached, experts no token was routed to."""
+    counted = {r.path for r in records if r.macs}
+    return tuple(
+        path for path, info in modules.items()
+        if path and info.owns_params and computes(info.type) and path not in counted
+    )
+
+
+def idle_note(idle: tuple[str, ...], modules: dict[str, ModuleInfo]) -> str:
+    """One line naming the idle modules and the parameters they hold."""
+    held = sum(modules[p].params for p in idle)
+    shown = ", ".join(idle[:3]) + (f" and {len(idle) - 3} more" if len(idle) > 3 else "")
+    return f"{len(idle)} module(s) with weights ({held:,} params) did no countable work in this run: {shown}"
 
 
 class CallModel(nn.Module):

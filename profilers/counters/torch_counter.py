@@ -36,7 +36,7 @@ class TorchCounter(Counter):
         import torch
         from torch.utils.flop_counter import FlopCounterMode
 
-        from .harness import exclusive, module_stack, to_records, training_loss
+        from .harness import exclusive, idle_modules, idle_note, module_stack, to_records, training_loss
 
         started = time.perf_counter()
         root = type(prepared.model).__name__
@@ -65,21 +65,15 @@ class TorchCounter(Counter):
             # connections defeat (a parent can get less than its children): only the total is exact.
             ops = sorted({str(op) for op in mode.get_flop_counts()["Global"]})
             records += (CountRecord("", "backward", macs=(total - forward) // NATIVE_PER_MAC, source_ops=tuple(ops)),)
-        counted = {r.path for r in records if r.macs}
-        experts = tuple(p for p, info in prepared.modules.items() if info.expert_bank and p not in counted)
-        notes = (
-            (f"routing is data-dependent: on meta tensors no token reached the experts of {len(experts)} "
-             "mixture-of-experts layer(s); the analytic counter routes each token to its top-k experts",)
-            if experts and on_meta else ()
-        )
+        idle = idle_modules(prepared.modules, records)
         return self.ok(
             records=records,
             uncounted=census.uncounted(),
             seconds=time.perf_counter() - started,
             printed=total,
             phases=phases if job.mode == "train" else {},
-            idle_modules=experts,
-            notes=notes,
+            idle_modules=idle,
+            notes=(idle_note(idle, prepared.modules),) if idle else (),
         )
 
 
