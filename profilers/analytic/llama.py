@@ -1,8 +1,12 @@
-"""Llama-style decoders (``model_type`` llama, mistral, qwen2, gemma), after
-transformers 5.23's ``modeling_llama.py``, ``modeling_mistral.py``,
-``modeling_qwen2.py`` and ``modeling_gemma.py``: one pre-norm decoder with
-rotary positions, grouped-query attention and a gated MLP; the families differ
-only in defaults, biases, tying and Gemma's scaled embedding.
+"""Llama-style decoders (``model_type`` llama, mistral, qwen2, qwen3, gemma,
+gemma2, gemma3_text, phi3), after transformers 5.24's ``modeling_<type>.py``:
+one pre-norm decoder with rotary positions, grouped-query attention and a
+gated MLP. The families differ only in defaults, biases, tying, per-head
+query/key norms (Qwen3, Gemma 3: d weights each, no MACs), four norms per
+layer instead of two (Gemma 2 and 3), fused q,k,v and gate,up projections
+(Phi-3: the same products) and Gemma's scaled embedding. Gemma 2's logit
+soft-capping (tanh) and Gemma 2/3's alternating sliding-window layers add no
+MACs to eager attention.
 
 Per layer, with B sequences of n tokens, hidden H, h query heads and kv
 key/value heads of size d (``head_dim``, H/h unless set), MLP width F (MACs;
@@ -35,7 +39,7 @@ refused. :mod:`.moe` reuses this decoder with sparse feed-forward blocks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from . import Builder, Spec, Unsupported, family
@@ -44,6 +48,8 @@ HEADS = ("ForCausalLM", "ForSequenceClassification", "ForTokenClassification", "
 
 # (builder, layer path, layer index, sizes) -> adds the layer's feed-forward leaves
 FeedForward = Callable[[Builder, str, int, "Dims"], None]
+# (builder, layer path, sizes, q/k/v bias, o bias, class of per-head norms or None) -> the attention's leaves
+Attention = Callable[[Builder, str, "Dims", bool, bool, "str | None"], None]
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,11 @@ class Decoder:
     window: Callable[[Spec], int | None]  # the sliding window, where the family uses one
     embedding: str = "Embedding"  # class of embed_tokens
     scaled: bool = False  # embeddings multiplied by √H (Gemma): elementwise, no MACs
+    qk_norm: bool = False  # RMS norms over each query and key head (Qwen3, Gemma 3): d weights each
+    layer_norms: tuple[str, ...] = ("input_layernorm", "post_attention_layernorm")  # per layer, H weights each
+    backbone_class: str | None = None  # the bare model's class, when it is not prefix + "Model"
+    head_prefix: dict = field(default_factory=dict)  # head -> class prefix, when it is not ``prefix``
+    fused: bool = False  # Phi-3: q,k,v in one qkv_proj and gate, up in one gate_up_proj
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,10 @@ class Dims:
     @property
     def rows(self) -> int:
         return self.B * self.n
+
+
+# Gemma 2 and 3 norm before and after both the attention and the MLP
+GEMMA2_NORMS = ("input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm")
 
 
 def _no_window(spec: Spec) -> None:
@@ -104,6 +119,13 @@ DENSE = {
         dict(vocab_size=151936, hidden_size=4096, intermediate_size=22016, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=32),
         tied=False, qa_backbone="transformer", biases=lambda s: (True, False, False), window=_qwen_window,
     ),
+    "qwen3": Decoder(
+        "Qwen3",
+        dict(vocab_size=151936, hidden_size=4096, intermediate_size=22016, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=32, head_dim=128),
+        tied=False, qa_backbone="transformer",
+        biases=lambda s: (s.get("attention_bias", False), s.get("attention_bias", False), False),
+        window=_qwen_window, qk_norm=True,
+    ),
     "gemma": Decoder(
         "Gemma",
         dict(vocab_size=256000, hidden_size=3072, intermediate_size=24576, num_hidden_layers=28, num_attention_heads=16, num_key_value_heads=16, head_dim=256),
@@ -111,23 +133,48 @@ DENSE = {
         biases=lambda s: (s.get("attention_bias", False), s.get("attention_bias", False), False),
         window=_no_window, embedding="GemmaTextScaledWordEmbedding", scaled=True,
     ),
+    "gemma2": Decoder(
+        "Gemma2",
+        dict(vocab_size=256000, hidden_size=2304, intermediate_size=9216, num_hidden_layers=26, num_attention_heads=8, num_key_value_heads=4, head_dim=256),
+        tied=True, qa_backbone=None,
+        biases=lambda s: (s.get("attention_bias", False), s.get("attention_bias", False), False),
+        window=lambda s: s.get("sliding_window", 4096), embedding="Gemma2TextScaledWordEmbedding", scaled=True,
+        layer_norms=GEMMA2_NORMS,
+    ),
+    "gemma3_text": Decoder(
+        "Gemma3",
+        dict(vocab_size=262208, hidden_size=2304, intermediate_size=9216, num_hidden_layers=26, num_attention_heads=8, num_key_value_heads=4, head_dim=256),
+        tied=True, qa_backbone=None,
+        biases=lambda s: (s.get("attention_bias", False), s.get("attention_bias", False), False),
+        window=lambda s: s.get("sliding_window", 4096), embedding="Gemma3TextScaledWordEmbedding", scaled=True,
+        qk_norm=True, layer_norms=GEMMA2_NORMS, backbone_class="Gemma3TextModel",
+        head_prefix={"ForSequenceClassification": "Gemma3Text"},
+    ),
+    "phi3": Decoder(
+        "Phi3",
+        dict(vocab_size=32064, hidden_size=3072, intermediate_size=8192, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=None),
+        tied=False, qa_backbone=None, biases=lambda s: (False, False, False),
+        window=lambda s: s.get("sliding_window"), fused=True,
+    ),
 }
 
 
-@family("llama", "mistral", "qwen2", "gemma")
+@family("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3")
 def dense(spec: Spec, b: Builder) -> str:
     decoder = DENSE[spec.config["model_type"]]
-    return build(spec, b, decoder, gated_mlp_layer(decoder.biases(spec)[2]))
+    feed_forward = fused_mlp_layer if decoder.fused else gated_mlp_layer(decoder.biases(spec)[2])
+    return build(spec, b, decoder, feed_forward)
 
 
-def build(spec: Spec, b: Builder, decoder: Decoder, feed_forward: FeedForward) -> str:
-    """The class the spec asks for: backbone (with ``feed_forward`` per layer) and head."""
+def build(spec: Spec, b: Builder, decoder: Decoder, feed_forward: FeedForward, attend: Attention | None = None) -> str:
+    """The class the spec asks for: backbone (with ``feed_forward`` per layer,
+    and ``attend`` instead of the family's attention) and head."""
     name, root, head = resolve(spec, decoder)
     size = dims(spec, decoder)
     window = decoder.window(spec)
     if window:
         b.notes.append(f"sliding_window {window} masks the scores; eager attention still computes all n² (counted in full)")
-    backbone(b, decoder, size, spec, root, feed_forward)
+    backbone(b, decoder, size, spec, root, feed_forward, attend)
     if head is not None:
         head_layer(spec, b, decoder, size, head)
     return name
@@ -136,10 +183,12 @@ def build(spec: Spec, b: Builder, decoder: Decoder, feed_forward: FeedForward) -
 def resolve(spec: Spec, decoder: Decoder) -> tuple[str, str, str | None]:
     """(class name, path prefix of the backbone, head suffix or None for the backbone)."""
     architecture = spec.architecture
-    if architecture in (None, f"{decoder.prefix}Model"):
-        return f"{decoder.prefix}Model", "", None
-    head = architecture.removeprefix(decoder.prefix)
-    if not architecture.startswith(decoder.prefix) or head not in HEADS or (head == "ForQuestionAnswering" and decoder.qa_backbone is None):
+    backbone_class = decoder.backbone_class or f"{decoder.prefix}Model"
+    if architecture in (None, backbone_class):
+        return backbone_class, "", None
+    heads = {decoder.head_prefix.get(head, decoder.prefix) + head: head for head in HEADS}
+    head = heads.get(architecture)
+    if head is None or (head == "ForQuestionAnswering" and decoder.qa_backbone is None):
         raise Unsupported(f"unsupported architecture {architecture}")
     root = decoder.qa_backbone if head == "ForQuestionAnswering" else "model"
     return architecture, f"{root}.", head
@@ -160,7 +209,8 @@ def dims(spec: Spec, decoder: Decoder) -> Dims:
     )
 
 
-def backbone(b: Builder, decoder: Decoder, size: Dims, spec: Spec, root: str, feed_forward: FeedForward) -> None:
+def backbone(b: Builder, decoder: Decoder, size: Dims, spec: Spec, root: str, feed_forward: FeedForward,
+             attend: Attention | None = None) -> None:
     """Embeddings, L decoder layers and the final norm."""
     H, norm = size.H, f"{decoder.prefix}RMSNorm"
     if decoder.scaled:
@@ -169,20 +219,22 @@ def backbone(b: Builder, decoder: Decoder, size: Dims, spec: Spec, root: str, fe
     with b.group(f"token embeddings (lookup{scaled}, no MACs)", f"{root}embed_tokens", "V·H params", V=size.V, H=H):
         b.embedding(f"{root}embed_tokens", size.V, H, type=decoder.embedding)
     qkv_bias, o_bias, _ = decoder.biases(spec)
+    attend = attend or (fused_attention if decoder.fused else attention)
     for i in range(size.L):
         layer = f"{root}layers.{i}"
-        attention(b, layer, size, qkv_bias, o_bias)
+        attend(b, layer, size, qkv_bias, o_bias, norm if decoder.qk_norm else None)
         feed_forward(b, layer, i, size)
-        with b.group("RMS norms (no MACs)", f"{root}layers.*", "2·H params", H=H):
-            b.norm(f"{layer}.input_layernorm", H, bias=False, type=norm)
-            b.norm(f"{layer}.post_attention_layernorm", H, bias=False, type=norm)
+        with b.group("RMS norms (no MACs)", f"{root}layers.*", f"{len(decoder.layer_norms)}·H params", H=H):
+            for name in decoder.layer_norms:
+                b.norm(f"{layer}.{name}", H, bias=False, type=norm)
     with b.group("final RMS norm (no MACs)", f"{root}norm", "H params", H=H):
         b.norm(f"{root}norm", H, bias=False, type=norm)
 
 
-def attention(b: Builder, layer: str, size: Dims, qkv_bias: bool, o_bias: bool) -> None:
+def attention(b: Builder, layer: str, size: Dims, qkv_bias: bool, o_bias: bool, qk_norm: str | None = None) -> None:
     """Grouped-query self-attention at ``<layer>.self_attn``: projections, then
-    eager scores and weighted sum."""
+    eager scores and weighted sum; ``qk_norm`` names the class of per-head
+    query and key norms, where the family has them."""
     B, n, H, h, kv, d, rows = size.B, size.n, size.H, size.h, size.kv, size.d, size.rows
     path, group_path = f"{layer}.self_attn", f"{pattern(layer)}.self_attn"
     with b.group("self-attention projections", group_path, "2·B·n·H·(h·d) + 2·B·n·H·(kv·d)", B=B, n=n, H=H, h=h, kv=kv, d=d):
@@ -190,8 +242,31 @@ def attention(b: Builder, layer: str, size: Dims, qkv_bias: bool, o_bias: bool) 
         b.linear(f"{path}.k_proj", H, kv * d, rows=rows, bias=qkv_bias)
         b.linear(f"{path}.v_proj", H, kv * d, rows=rows, bias=qkv_bias)
         b.linear(f"{path}.o_proj", h * d, H, rows=rows, bias=o_bias)
+    if qk_norm:
+        with b.group("query and key head norms (no MACs)", group_path, "2·d params", d=d):
+            b.norm(f"{path}.q_norm", d, bias=False, type=qk_norm)
+            b.norm(f"{path}.k_norm", d, bias=False, type=qk_norm)
     with b.group("attention scores and weighted sum", group_path, "2·B·h·n²·d", B=B, h=h, n=n, d=d):
         b.attention(path, batch=B, heads=h, q_len=n, kv_len=n, head_dim=d)
+
+
+def fused_attention(b: Builder, layer: str, size: Dims, qkv_bias: bool, o_bias: bool, qk_norm: str | None = None) -> None:
+    """Phi-3's attention: one ``qkv_proj`` of H x (h + 2·kv)·d (registered after
+    ``o_proj``), the same products as separate q, k, v projections."""
+    B, n, H, h, kv, d, rows = size.B, size.n, size.H, size.h, size.kv, size.d, size.rows
+    path, group_path = f"{layer}.self_attn", f"{pattern(layer)}.self_attn"
+    with b.group("self-attention projections (q,k,v fused)", group_path, "B·n·H·(h + 2·kv)·d + B·n·(h·d)·H", B=B, n=n, H=H, h=h, kv=kv, d=d):
+        b.linear(f"{path}.o_proj", h * d, H, rows=rows, bias=o_bias)
+        b.linear(f"{path}.qkv_proj", H, (h + 2 * kv) * d, rows=rows, bias=qkv_bias)
+    with b.group("attention scores and weighted sum", group_path, "2·B·h·n²·d", B=B, h=h, n=n, d=d):
+        b.attention(path, batch=B, heads=h, q_len=n, kv_len=n, head_dim=d)
+
+
+def fused_mlp_layer(b: Builder, layer: str, _index: int, size: Dims) -> None:
+    """Phi-3's MLP: one ``gate_up_proj`` of H x 2F, then ``down_proj``: 3·H·F per row."""
+    with b.group("gated MLP (gate and up fused, down)", f"{pattern(layer)}.mlp", "3·B·n·H·F", B=size.B, n=size.n, H=size.H, F=size.F):
+        b.linear(f"{layer}.mlp.gate_up_proj", size.H, 2 * size.F, rows=size.rows, bias=False)
+        b.linear(f"{layer}.mlp.down_proj", size.F, size.H, rows=size.rows, bias=False)
 
 
 def gated_mlp(b: Builder, path: str, H: int, F: int, rows: int, bias: bool) -> None:
