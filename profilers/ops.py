@@ -81,16 +81,6 @@ def module_category(module_type: str) -> str:
     return category(module_type, None)
 
 
-def computes(module_type: str) -> bool:
-    """Whether a module of this type multiplies its own weights with its input
-    (linear, conv, recurrent, attention, a bank of experts), as opposed to
-    looking them up (embeddings) or scaling by them (norms)."""
-    return (
-        module_type in LINEAR_TYPES or module_type in RECURRENT_TYPES or module_type in ATTENTION_TYPES
-        or module_type.startswith(("Conv", "LazyConv")) or "Experts" in module_type
-    )
-
-
 def is_mac(category_name: str) -> bool:
     return category_name in MAC_CATEGORIES
 

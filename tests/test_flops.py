@@ -505,9 +505,10 @@ class TwoTowers(nn.Module):
         super().__init__()
         self.text = nn.Linear(8, 8)
         self.vision = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Linear(4, 8))  # never reached by text inputs
+        self.mixer = nn.Linear(8, 8)  # never called: its weight is used directly below (as Mamba does)
 
     def forward(self, x, pixels=None):
-        out = self.text(x)
+        out = torch.nn.functional.linear(self.text(x), self.mixer.weight)
         if pixels is not None:
             out = out + self.vision(pixels)
         return out
@@ -522,7 +523,7 @@ def test_modules_that_did_no_work_are_named(tmp_path, cli):
     path.write_text(IDLE_FACTORY)
     payload = cli("flops", f"{path}:make", "--counters", "torch", "-f", "json").json()
     torch_json = payload["counters"]["torch"]
-    assert torch_json["macs"] == 64  # text only: 1·8·8
+    assert torch_json["macs"] == 128  # text 1·8·8, then the mixer's weight 1·8·8
     assert torch_json["idle_modules"] == ["vision.0", "vision.1"]
     # Conv2d(3, 4, 3): 108 + 4; Linear(4, 8): 32 + 8
     assert torch_json["notes"] == ["2 module(s) with weights (152 params) did no countable work in this run: vision.0, vision.1"]

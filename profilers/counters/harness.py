@@ -17,7 +17,7 @@ from torch import nn
 from ...models.build import build_model
 from ...models.inputs import factory_inputs, materialize, plan_inputs
 from ..errors import BadInput
-from ..ops import category, computes, module_category
+from ..ops import category, module_category
 from ..records import MAC_CATEGORIES, CountRecord
 from . import CountJob
 
@@ -30,6 +30,7 @@ class ModuleInfo:
     owns_params: bool  # has parameters of its own (not only in children)
     bias: int  # elements of its own ``bias`` parameter, 0 if none
     params: int = 0  # elements of its own parameters
+    computes: bool = False  # multiplies its own weights with its input (see :func:`computes`)
 
 
 @dataclass
@@ -74,19 +75,29 @@ def module_table(model: nn.Module) -> dict[str, ModuleInfo]:
             bool(own),
             bias.numel() if isinstance(bias, torch.Tensor) else 0,
             sum(p.numel() for p in own.values()),
+            bool(own) and computes(module),
         )
     return table
 
 
-def idle_modules(modules: dict[str, ModuleInfo], records) -> tuple[str, ...]:
-    """Modules whose own weights feed multiply-accumulates (linear, conv,
-    recurrent, expert banks) but where no MAC was counted: a vision tower or
-    an audio encoder the inputs never reached, experts no token was routed to."""
+def computes(module: nn.Module) -> bool:
+    """Whether the module multiplies its own weights with its input: linear,
+    convolution, recurrent and attention layers, and banks of experts (as
+    opposed to embeddings, which look weights up, and norms, which scale)."""
+    from ..ops import LINEAR_TYPES
+
+    kinds = (nn.Linear, nn.Bilinear, nn.modules.conv._ConvNd, nn.RNNBase, nn.RNNCellBase, nn.MultiheadAttention)
+    name = type(module).__name__
+    return isinstance(module, kinds) or name in LINEAR_TYPES or name.endswith("Experts")
+
+
+def idle_modules(modules: dict[str, ModuleInfo], records, active: set[str]) -> tuple[str, ...]:
+    """Modules whose own weights feed multiply-accumulates but that were not
+    ``active`` (their forward never ran, no operator read their weights) and
+    where no MAC was counted: a vision tower or an audio encoder the inputs
+    never reached, experts no token was routed to."""
     counted = {r.path for r in records if r.macs}
-    return tuple(
-        path for path, info in modules.items()
-        if path and info.owns_params and computes(info.type) and path not in counted
-    )
+    return tuple(path for path, info in modules.items() if path and info.computes and path not in active and path not in counted)
 
 
 def idle_note(idle: tuple[str, ...], modules: dict[str, ModuleInfo]) -> str:
@@ -160,17 +171,27 @@ def training_loss(out: Any) -> torch.Tensor:
     return tensors[0].float().sum()
 
 
+class ModuleStack(list):
+    """The canonical paths of the modules running, innermost last (the root
+    is ""); ``ran`` collects every path whose forward ran."""
+
+    def __init__(self) -> None:
+        super().__init__([""])
+        self.ran: set[str] = set()
+
+
 @contextlib.contextmanager
-def module_stack(model: nn.Module, prefix_to_strip: bool = False) -> Iterator[list[str]]:
-    """Track the innermost module running: yields a list whose last item is
-    its canonical path (the root is ""). Hooks are removed on exit."""
-    stack: list[str] = [""]
+def module_stack(model: nn.Module, prefix_to_strip: bool = False) -> Iterator[ModuleStack]:
+    """Track the innermost module running (see :class:`ModuleStack`). Hooks
+    are removed on exit."""
+    stack = ModuleStack()
     handles = []
     for path, module in model.named_modules():
         canonical = strip_wrapper(path) if prefix_to_strip else path
 
         def enter(_module, _args, canonical=canonical):
             stack.append(canonical)
+            stack.ran.add(canonical)
 
         def leave(_module, _args, _out, canonical=canonical):
             if stack and stack[-1] == canonical:

@@ -48,7 +48,7 @@ class TorchCounter(Counter):
         with module_stack(prepared.model) as stack, fake as fake_mode:
             if fake_mode is not None:  # inputs too, so transformers sees traced tensors
                 args, kwargs = _as_fake(fake_mode, args), _as_fake(fake_mode, kwargs)
-            with FlopCounterMode(display=False) as mode, _Census(stack, prepared.modules) as census:
+            with FlopCounterMode(display=False) as mode, _Census(stack, prepared.modules, prepared.model) as census:
                 if job.mode == "train":
                     output = prepared.model(*args, **kwargs)
                     forward, by_module = mode.get_total_flops(), _by_module(mode, root)
@@ -65,7 +65,7 @@ class TorchCounter(Counter):
             # connections defeat (a parent can get less than its children): only the total is exact.
             ops = sorted({str(op) for op in mode.get_flop_counts()["Global"]})
             records += (CountRecord("", "backward", macs=(total - forward) // NATIVE_PER_MAC, source_ops=tuple(ops)),)
-        idle = idle_modules(prepared.modules, records)
+        idle = idle_modules(prepared.modules, records, stack.ran | census.used)
         return self.ok(
             records=records,
             uncounted=census.uncounted(),
@@ -96,21 +96,31 @@ def _census_mode():
 class _Census:
     """Notes the non-MAC operators that ran (activations, norms, softmax,
     elementwise, pooling), which FlopCounterMode has no formula for and
-    leaves out, each in the module it ran in."""
+    leaves out, each in the module it ran in; and which modules' parameters
+    any operator used (a parent may use a child's weight directly, as Mamba
+    does with its ``conv1d`` and ``dt_proj``)."""
 
-    def __init__(self, stack: list[str], modules):
+    def __init__(self, stack: list[str], modules, model):
         self.stack = stack
         self.modules = modules
         self.seen: dict[tuple[str, str], int] = {}
+        self.owners = {id(p): path.rpartition(".")[0] for path, p in model.named_parameters()}
+        self.used: set[str] = set()  # paths of modules whose parameters an operator read
         self.mode = None
 
     def __enter__(self):
+        from torch.utils._pytree import tree_leaves
+
         census = self
 
         class Mode(_census_mode()):
             def __torch_dispatch__(self, func, types, args=(), kwargs=None):
                 key = (census.stack[-1], str(func._overloadpacket))
                 census.seen[key] = census.seen.get(key, 0) + 1
+                for value in tree_leaves(args):
+                    owner = census.owners.get(id(value))
+                    if owner is not None:
+                        census.used.add(owner)
                 return func(*args, **(kwargs or {}))
 
         self.mode = Mode()
