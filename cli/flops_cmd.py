@@ -45,6 +45,7 @@ def flops(
     decoder_seq_len: Annotated[Optional[int], typer.Option("--decoder-seq-len", min=1, metavar="N", help="Decoder length of encoder-decoder models [default: --seq-len].")] = None,
     image_size: Annotated[Optional[int], typer.Option("--image-size", min=1, metavar="PIXELS", help="Image side of vision models and image toys [default: from the config].")] = None,
     input_shape: Annotated[Optional[str], typer.Option("--input-shape", metavar="SHAPE", help="One float input tensor, e.g. 1,3,224,224 (toys and Python factories).")] = None,
+    audio_seconds: Annotated[Optional[float], typer.Option("--audio-seconds", min=0.01, metavar="SECONDS", help="Seconds of sound fed to audio models [default: 10].")] = None,
     inputs: Annotated[Optional[list[str]], typer.Option("--input", metavar="NAME=SHAPE[:DTYPE]", help="A keyword input tensor NAME=SHAPE[:DTYPE], e.g. input_ids=1x128:int64 (repeatable; *_ids and *mask* default to int64, others to float32).")] = None,
     mode: Annotated[Mode, typer.Option("--mode", help="forward, or train = forward + backward of a scalar loss (measured).")] = Mode.forward,
     attn: Annotated[Optional[Attn], typer.Option("--attn", help="Attention implementation to build HuggingFace models with [default: transformers' own].")] = None,
@@ -62,7 +63,7 @@ def flops(
     spec = InputSpec.from_options(
         batch=batch, seq_len=seq_len, decoder_seq_len=decoder_seq_len, image_size=image_size,
         input_shape=parse_shape(input_shape, "--input-shape") if input_shape else None,
-        inputs=tuple(parse_named_input(text) for text in inputs or ()),
+        inputs=tuple(parse_named_input(text) for text in inputs or ()), audio_seconds=audio_seconds,
     )
     with progress_line(fmt in (OutputFormat.table, OutputFormat.markdown), f"flops {model}") as on_progress:
         result = profile_flops(
@@ -113,6 +114,7 @@ def flops_payload(result: FlopsResult) -> dict:
             "image_size": spec.image_size,
             "tensors": result.inputs,
             "options": result.input_options,
+            "notes": list(result.input_notes),
             "tokens": result.tokens,
         },
         "mode": result.mode,
@@ -294,7 +296,8 @@ def _input_text(result: FlopsResult) -> str:
 def summary(result: FlopsResult) -> list[str]:
     """Lines under the table: what each counter printed and what it counts,
     why the totals differ, the training-step rule of thumb, the legend."""
-    lines = ["", "Counters (what each printed, and what it really counts):"]
+    lines = [f"Inputs: {note}" for note in result.input_notes]
+    lines += ["", "Counters (what each printed, and what it really counts):"]
     root = result.table.rows[0] if result.table.rows and result.table.view == "module" else None
     for name, counted in result.results.items():
         meta = result.counters[name]

@@ -18,7 +18,7 @@ FLOAT_TAG = '"__float__"'  # how transformers serialises inf and nan
 POSITIVE_FIELDS = frozenset(
     {
         "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
-        "intermediate_size", "vocab_size", "max_position_embeddings", "head_dim",
+        "intermediate_size", "vocab_size", "max_position_embeddings",
         "n_embd", "n_layer", "n_head", "n_positions", "n_inner", "n_ctx",
         "d_model", "d_ff", "d_kv", "num_layers", "num_decoder_layers", "num_heads",
         "encoder_layers", "decoder_layers", "encoder_attention_heads", "decoder_attention_heads",
@@ -29,7 +29,8 @@ POSITIVE_FIELDS = frozenset(
     }
 )
 # Sizes that may legitimately be zero.
-NON_NEGATIVE_FIELDS = frozenset({"type_vocab_size", "num_shared_experts", "n_shared_experts"})
+# (head_dim 0: derive it from hidden_size and the heads, as some of transformers' own defaults say)
+NON_NEGATIVE_FIELDS = frozenset({"type_vocab_size", "num_shared_experts", "n_shared_experts", "head_dim"})
 
 
 def read_config_file(path: Path) -> dict:

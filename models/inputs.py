@@ -22,20 +22,17 @@ import re
 from dataclasses import dataclass, field, replace
 
 from ..profilers.errors import BadInput
+from . import modalities
+from .modalities import TensorPlan, is_encoder_decoder, is_vision
 from .resolver import ModelSource
 from .toys import find_toy
 
-ENCODER_DECODER_TYPES = frozenset({"t5", "bart", "mbart", "pegasus", "marian", "mt5", "longt5", "umt5", "led", "m2m_100"})
-VISION_TYPES = frozenset({"vit", "deit", "beit", "dinov2", "swin", "convnext", "resnet", "vit_mae", "vit_msn", "efficientnet"})
-# Configs that name a learned absolute position table (so seq_len is capped by it).
-POSITION_LIMIT_FIELDS = ("max_position_embeddings", "n_positions")
-ROTARY_HINTS = ("rope_theta", "rope_scaling", "rotary_dim", "rotary_pct", "partial_rotary_factor", "rope_parameters", "relative_attention_num_buckets")
 
 
 # CLI flag of each InputSpec field (for messages).
 OPTION_FLAGS = {
     "batch": "--batch", "seq_len": "--seq-len", "decoder_seq_len": "--decoder-seq-len",
-    "image_size": "--image-size", "input_shape": "--input-shape", "inputs": "--input",
+    "image_size": "--image-size", "input_shape": "--input-shape", "inputs": "--input", "audio_seconds": "--audio-seconds",
 }
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int64", "int32", "bool")
 _SHAPE = re.compile(r"^\d+(\s*[x,]\s*\d+)*$")
@@ -65,6 +62,7 @@ class InputSpec:
     image_size: int | None = None
     input_shape: tuple[int, ...] | None = None
     inputs: tuple[NamedInput, ...] = ()
+    audio_seconds: float | None = None  # audio models: seconds of sound (default 10)
     given: frozenset = frozenset()
 
     @classmethod
@@ -106,9 +104,12 @@ def applicable_options(source: ModelSource) -> frozenset:
         rank = len(find_toy(source.location).input_shape)
         return frozenset({"batch", "input_shape"} | ({"seq_len"} if rank == 3 else set()) | ({"image_size"} if rank == 4 else set()))
     config = source.config
+    audio = {"audio_seconds"} if modalities.takes_audio(config) else set()
     if is_vision(config):
         return frozenset({"batch", "image_size", "inputs"})
-    return frozenset({"batch", "seq_len", "inputs"} | ({"decoder_seq_len"} if is_encoder_decoder(config) else set()))
+    vision = {"image_size"} if "vision_config" in config else set()
+    decoder = {"decoder_seq_len"} if is_encoder_decoder(config) else set()
+    return frozenset({"batch", "seq_len", "inputs"} | audio | vision | decoder)
 
 
 def applied_spec(source: ModelSource, spec: InputSpec) -> InputSpec:
@@ -172,35 +173,24 @@ def _input_hint(source: ModelSource) -> str:
     return "a text model takes token ids: --batch and --seq-len (--decoder-seq-len is for encoder-decoder models), or --input"
 
 
-def is_vision(config: dict) -> bool:
-    return config.get("model_type", "") in VISION_TYPES or "image_size" in config and "vocab_size" not in config
-
-
-def is_encoder_decoder(config: dict) -> bool:
-    return bool(config.get("is_encoder_decoder")) or config.get("model_type", "") in ENCODER_DECODER_TYPES
-
-
-@dataclass(frozen=True)
-class TensorPlan:
-    shape: tuple[int, ...]
-    dtype: str  # a name of DTYPES
-
-
 @dataclass(frozen=True)
 class InputPlan:
     args: tuple[TensorPlan, ...] = ()
     kwargs: dict[str, TensorPlan] = field(default_factory=dict)
     tokens: int = 0  # tokens (or patches, or time steps) one forward pass processes, for rules of thumb
     options: dict = field(default_factory=dict)  # non-tensor keyword arguments of the forward
+    notes: tuple[str, ...] = ()  # how the inputs were chosen, where it is not obvious
 
     def describe(self) -> dict:
         named = {f"arg{i}": t for i, t in enumerate(self.args)} | dict(self.kwargs)
         return {name: {"shape": list(t.shape), "dtype": t.dtype} for name, t in named.items()}
 
 
-def plan_inputs(source: ModelSource, spec: InputSpec) -> InputPlan | None:
-    """The inputs of ``source`` under ``spec`` (see :func:`applied_spec`);
-    None for a factory that brings its own."""
+def requested_inputs(source: ModelSource, spec: InputSpec) -> InputPlan | None:
+    """The inputs fixed before any model is built: explicit ``--input``
+    tensors, ``--input-shape``, a toy's own; None when the model decides (a
+    factory's example inputs, a HuggingFace model's forward: see
+    :mod:`modalities`)."""
     if spec.inputs:
         tensors = {i.name: TensorPlan(i.shape, i.dtype) for i in spec.inputs}
         return InputPlan(kwargs=tensors, tokens=_plan_tokens(list(tensors.values())))
@@ -208,9 +198,27 @@ def plan_inputs(source: ModelSource, spec: InputSpec) -> InputPlan | None:
         return _float_plan(spec.input_shape)
     if source.kind == "toy":
         return _float_plan(find_toy(source.location).input_shape)
-    if source.kind == "python":
-        return None
-    return _hf_plan(source.config, spec, source.location)
+    return None
+
+
+def plan_inputs(source: ModelSource, spec: InputSpec) -> InputPlan | None:
+    """The inputs of ``source`` under ``spec`` (see :func:`applied_spec`),
+    HuggingFace models planned from their config alone; None for a factory
+    that brings its own."""
+    requested = requested_inputs(source, spec)
+    if requested is not None or source.kind == "python":
+        return requested
+    return config_plan(source.config, spec, source.location)
+
+
+def config_plan(config: dict, spec: InputSpec, origin: str, facts=None) -> InputPlan:
+    """A HuggingFace model's inputs by modality (from ``facts`` of the built
+    model when given, else from the config)."""
+    try:
+        planned = modalities.plan(facts or modalities.facts_from_config(config), spec)
+    except BadInput as error:
+        raise BadInput(f"{origin}: {error}") from None
+    return InputPlan(kwargs=planned.tensors, tokens=planned.tokens, options=planned.options, notes=tuple(planned.notes))
 
 
 def _float_plan(shape: tuple[int, ...]) -> InputPlan:
@@ -243,44 +251,20 @@ def _tokens(shape: tuple[int, ...]) -> int:
     return shape[0] if shape else 1
 
 
-def _hf_plan(config: dict, spec: InputSpec, origin: str) -> InputPlan:
-    batch = spec.batch
-    if is_vision(config):
-        native = config.get("image_size") or 224
-        size = spec.image_size or native
-        channels = config.get("num_channels", 3)
-        patch = config.get("patch_size")
-        patches = (size // patch) ** 2 + 1 if isinstance(patch, int) else size * size
-        # another resolution than the one trained: interpolate the position table
-        options = {"interpolate_pos_encoding": True} if size != native else {}
-        pixels = TensorPlan((batch, channels, size, size), "float32")
-        return InputPlan(kwargs={"pixel_values": pixels}, tokens=batch * patches, options=options)
-    _check_positions(config, spec.seq_len, origin)
-    kwargs = {"input_ids": TensorPlan((batch, spec.seq_len), "int64")}
-    tokens = batch * spec.seq_len
-    if is_encoder_decoder(config):
-        decoder = spec.decoder_seq_len or spec.seq_len
-        _check_positions(config, decoder, origin)
-        kwargs["decoder_input_ids"] = TensorPlan((batch, decoder), "int64")
-        tokens += batch * decoder
-    return InputPlan(kwargs=kwargs, tokens=tokens)
-
-
-def _check_positions(config: dict, length: int, origin: str) -> None:
-    if any(hint in config for hint in ROTARY_HINTS):
-        return
-    for name in POSITION_LIMIT_FIELDS:
-        limit = config.get(name)
-        if isinstance(limit, int) and length > limit:
-            raise BadInput(f"{origin}: sequence length {length} exceeds the model's {name} = {limit}")
-
-
 def materialize(plan: InputPlan, device: str):
     """``(args, kwargs)`` of zero tensors on ``device`` following ``plan``."""
     import torch
 
     def make(t: TensorPlan):
-        return torch.zeros(t.shape, dtype=getattr(torch, t.dtype), device=device)
+        dtype = getattr(torch, t.dtype)
+        if t.values is not None:
+            return torch.tensor(t.values, dtype=dtype, device=device).reshape(t.shape)
+        tensor = torch.zeros(t.shape, dtype=dtype, device=device)
+        start = 0
+        for value, count in t.fill:  # e.g. image placeholder tokens at the start of every row
+            tensor[..., start:start + count] = value
+            start += count
+        return tensor
 
     return tuple(make(t) for t in plan.args), {**{name: make(t) for name, t in plan.kwargs.items()}, **plan.options}
 

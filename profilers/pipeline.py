@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from ..models.inputs import InputSpec, applied_spec, plan_inputs
+from ..models.inputs import InputSpec, applied_spec, plan_inputs, requested_inputs
 from ..models.resolver import ModelSource, resolve
 from .counters import Counter, CountJob, select_counters
 from .errors import BadInput
@@ -129,6 +129,7 @@ class FlopsResult:
     params: ParamReport
     inputs: dict  # tensor name -> {"shape", "dtype"}
     input_options: dict  # non-tensor keyword inputs (interpolate_pos_encoding, ...)
+    input_notes: tuple  # how the inputs were chosen (a capped length, image tokens, seconds of audio)
     spec: InputSpec
     tokens: int
     mode: str
@@ -178,7 +179,7 @@ def profile_flops(
     chosen = select_counters(counters)
     check_build_options(source, base=base, attn=attn)
     spec = applied_spec(source, spec)
-    requested = plan_inputs(source, spec)  # None: a factory's own example inputs
+    requested = requested_inputs(source, spec)  # None: the model decides (see sessions)
     job = CountJob(source, spec, mode, base, attn, trust_remote_code)
     results: dict[str, CounterResult] = {}
     runnable = []
@@ -193,12 +194,14 @@ def profile_flops(
     on_meta = tuple(c for c in runnable if not c.real_tensors)
     structure = _flops_structure(source, runnable, spec=spec, base=base)
     if structure is None:
-        request = SessionRequest(job, on_meta, timeout_s=timeout_s, plan=requested)
+        request = SessionRequest(job, on_meta, timeout_s=timeout_s, plan=requested, plan_inputs=True)
         structure, counted = meta_session(request, on_progress)
         results.update(counted)
-    plan = requested or structure.example_plan
+    plan = requested or structure.plan or plan_inputs(source, spec)
     if plan is None:
         raise BadInput(f"{source.name}: the factory returned no example inputs; pass --input-shape or --input")
+    # what the real-tensor counters are fed: the same tensors (a factory's own examples are made again)
+    feed = requested if source.kind == "python" else plan
     report = structure.report
     real = []
     for counter in (c for c in runnable if c.real_tensors):
@@ -208,7 +211,7 @@ def profile_flops(
         else:
             real.append(counter)
     if real:
-        results.update(cpu_session(SessionRequest(job, tuple(real), timeout_s=timeout_s, plan=requested), on_progress))
+        results.update(cpu_session(SessionRequest(job, tuple(real), timeout_s=timeout_s, plan=feed), on_progress))
     results = {c.name: results[c.name] for c in chosen}
     reference = next((n for n in ("analytic", "torch") if n in results and results[n].ok), None)
     table = reconcile(
@@ -223,7 +226,7 @@ def profile_flops(
     )
     info = ModelInfo(source.name, source.kind, structure.class_name, source.location, structure.notes)
     return FlopsResult(
-        info, report, plan.describe(), dict(plan.options), spec, plan.tokens, mode, attn,
+        info, report, plan.describe(), dict(plan.options), plan.notes, spec, plan.tokens, mode, attn,
         results, {c.name: c for c in chosen}, table,
     )
 

@@ -38,7 +38,7 @@ class Structure:
     report: ParamReport
     biases: dict  # path -> size of the module's own bias, for the reconciliation
     notes: tuple[str, ...]
-    example_plan: InputPlan | None = None  # a Python factory's own example inputs, described
+    plan: InputPlan | None = None  # the inputs it is fed: a factory's own examples, or planned from the model
     active_params: int | None = None
 
 
@@ -49,6 +49,7 @@ class SessionRequest:
     dtype: str | None = None  # bytes of the parameter report
     timeout_s: float = 300.0
     plan: InputPlan | None = field(default=None)  # inputs, when the parent knows them
+    plan_inputs: bool = False  # plan the model's inputs (a count follows); a parameter report needs none
 
 
 def meta_session(
@@ -119,10 +120,11 @@ def _meta_main(send, request: SessionRequest) -> None:
     from .counters.harness import prepare_built
 
     built = _build(request.job, "meta")
-    send(("structure", _structure(built, request.dtype)))
+    plan = request.plan or (_model_plan(built, request.job) if request.plan_inputs else None)
+    send(("structure", _structure(built, request.dtype, plan)))
     if not request.counters:
         return
-    prepared = prepare_built(built, request.job, request.plan, "meta")
+    prepared = prepare_built(built, request.job, plan, "meta")
     for counter in request.counters:
         send(("running", counter.name))
         try:
@@ -149,14 +151,28 @@ def _build(job: CountJob, device: str):
     return build_model(job.source, device=device, base=job.base, attn=job.attn, trust_remote_code=job.trust_remote_code)
 
 
-def _structure(built, dtype: str | None) -> Structure:
+def _model_plan(built, job: CountJob):
+    """A HuggingFace model's inputs by modality, from its forward signature
+    and config (None for toys and factories, which bring their own)."""
+    from ..models import modalities
+    from ..models.inputs import config_plan
+
+    source, config = job.source, getattr(built.module, "config", None)
+    if source.kind in ("toy", "python") or config is None:
+        return None
+    facts = modalities.facts_from_model(built.module, config.to_dict())
+    return config_plan(source.config, job.inputs, source.location, facts)
+
+
+def _structure(built, dtype: str | None, plan) -> Structure:
     from ..models.inputs import factory_inputs, plan_from_tensors
     from .params import count_parameters
 
     module = built.module
-    example = plan_from_tensors(*factory_inputs(built.example_inputs, "meta")) if built.example_inputs is not None else None
+    if plan is None and built.example_inputs is not None:
+        plan = plan_from_tensors(*factory_inputs(built.example_inputs, "meta"))
     return Structure(
-        built.class_name, count_parameters(module, dtype=dtype), _bias_sizes(module), tuple(built.notes), example
+        built.class_name, count_parameters(module, dtype=dtype), _bias_sizes(module), tuple(built.notes), plan
     )
 
 

@@ -228,7 +228,7 @@ def test_unknown_toy_suggests_toys(cli):
         (json.dumps({"hidden_size": 8}), "field 'model_type' is missing"),
         (json.dumps(dict(json.loads((BUNDLED / "bert-base-uncased" / "config.json").read_text()), hidden_size=-768)),
          "field 'hidden_size' must be positive, got -768"),
-        (json.dumps(dict(GPT2, n_layer="twelve")), "field 'n_layer' must be an integer"),
+        (json.dumps(dict(GPT2, n_layer="twelve")), "field 'n_layer' must be a number"),
         (json.dumps({"model_type": "no-such-family"}), "unknown to transformers"),
     ],
 )
