@@ -105,8 +105,12 @@ def main() -> None:
     import transformers.modeling_utils  # noqa: F401
     from transformers.models.auto.modeling_auto import MODEL_MAPPING_NAMES
 
+    from modelprof.profilers import pipeline  # noqa: F401  (and everything it uses: imported once, shared by every child)
+    from modelprof.profilers.counters import all_counters
+    from modelprof.profilers.counters import harness  # noqa: F401
     from modelprof.profilers.isolation import run_isolated
 
+    all_counters()
     transformers.logging.set_verbosity_error()
     done = {} if args.redo or not RESULTS.exists() else json.loads(RESULTS.read_text())
     types = args.only.split(",") if args.only else sorted(MODEL_MAPPING_NAMES)

@@ -210,8 +210,22 @@ def profile_flops(
             results[counter.name] = _skip(counter, why, on_progress)
         else:
             real.append(counter)
+    # a meta-tensor counter that fake tensors cannot carry through the model counts real ones instead
+    retry = [c for c in on_meta if fake_tensors_fell_short(results[c.name])]
+    for counter in retry:
+        why = _over_budget(job, plan, report.total, max_memory)
+        if why:
+            results[counter.name] = replace(results[counter.name], reason=f"{results[counter.name].reason}; real tensors instead: {why}")
+        else:
+            real.append(counter)
     if real:
-        results.update(cpu_session(SessionRequest(job, tuple(real), timeout_s=timeout_s, plan=feed), on_progress))
+        counted = cpu_session(SessionRequest(job, tuple(real), timeout_s=timeout_s, plan=feed), on_progress)
+        for counter in retry:
+            if counter.name in counted:
+                why = results[counter.name].reason
+                counted[counter.name] = replace(counted[counter.name], notes=(
+                    *counted[counter.name].notes, f"counted on real CPU tensors: fake tensors cannot run this model ({why})"))
+        results.update(counted)
     results = {c.name: results[c.name] for c in chosen}
     reference = next((n for n in ("analytic", "torch") if n in results and results[n].ok), None)
     table = reconcile(
@@ -255,6 +269,19 @@ def _flops_structure(source, torch_counters, *, spec, base) -> Structure | None:
         return analytic_structure(source, base=base, spec=spec, dtype=None)
     except Unsupported:
         return None
+
+
+# What fake (meta) tensors cannot do: read values (.item(), nonzero, data-dependent shapes), mix with
+# real tensors a model makes inside its forward.
+FAKE_TENSOR_LIMITS = (
+    "DataDependentOutputException", "DynamicOutputShapeException", "GuardOnDataDependentSymNode",
+    "FakeTensorDeviceMismatchError", "UnsupportedOperatorException", "on meta tensors", "meta tensor",
+)
+
+
+def fake_tensors_fell_short(result: CounterResult) -> bool:
+    """Whether a meta-tensor count failed for want of real values."""
+    return result.status == "error" and any(limit in result.reason for limit in FAKE_TENSOR_LIMITS)
 
 
 def _cannot_run(counter: Counter, job: CountJob) -> str | None:

@@ -531,3 +531,34 @@ def test_modules_that_did_no_work_are_named(tmp_path, cli):
     assert "did no countable work in this run: vision.0, vision.1" in table
     # a CNN's 4-D conv weights are no expert bank: nothing is claimed where everything ran
     assert cli("flops", "toy:cnn", "--counters", "torch", "-f", "json").json()["counters"]["torch"]["notes"] == []
+
+
+DATA_DEPENDENT_FACTORY = """
+import torch
+import torch.nn as nn
+
+class Routed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        keep = int((x >= 0).sum().item())  # a value fake tensors do not have
+        return self.fc(x[:, :keep] if keep == x.shape[1] else x)
+
+def make():
+    return Routed(), torch.zeros(2, 4, 8)
+"""
+
+
+def test_data_dependent_models_count_on_real_tensors(tmp_path, cli):
+    path = tmp_path / "routed.py"
+    path.write_text(DATA_DEPENDENT_FACTORY)
+    torch_json = cli("flops", f"{path}:make", "--counters", "torch", "-f", "json").json()["counters"]["torch"]
+    assert torch_json["status"] == "ok"
+    assert torch_json["macs"] == 2 * 4 * 8 * 8  # B·n·8·8
+    assert torch_json["notes"][-1].startswith("counted on real CPU tensors: fake tensors cannot run this model (")
+    assert "DataDependentOutputException" in torch_json["notes"][-1]
+    capped = cli("flops", f"{path}:make", "--counters", "torch", "--max-memory", "1MiB", "-f", "json").json()
+    assert capped["counters"]["torch"]["status"] == "error"
+    assert "real tensors instead: needs about" in capped["counters"]["torch"]["reason"]
