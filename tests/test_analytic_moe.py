@@ -136,6 +136,9 @@ def test_mixtral_num_experts_alias():
     assert result.active_params == result.params - 2 * (3 - 1) * 3 * 16 * 24
 
 
+EXPECTED_ROUTERS = {"mistralai/Mixtral-8x7B-v0.1": 32, "Qwen/Qwen1.5-MoE-A2.7B": 24}  # num_hidden_layers, every one MoE
+
+
 @pytest.mark.parametrize("name", ["mistralai/Mixtral-8x7B-v0.1", "Qwen/Qwen1.5-MoE-A2.7B"])
 def test_torch_counts_the_routed_experts_like_the_analytic_counter(name):
     """On fake tensors the experts run as batched matmuls over each token's
@@ -146,7 +149,11 @@ def test_torch_counts_the_routed_experts_like_the_analytic_counter(name):
     torch_result = result.results["torch"]
     assert torch_result.ok, torch_result.reason
     assert torch_result.macs == result.results["analytic"].macs
-    assert torch_result.idle_modules == () and torch_result.notes == ()
+    assert torch_result.idle_modules == ()
+    # one routing choice per MoE layer, stated: Mixtral 32 layers, Qwen1.5-MoE 24
+    (note,) = torch_result.notes
+    assert "top-k / arg-max choice(s) (routers, selections) were made in rotation" in note
+    assert note.startswith(f"fake tensors have no values to choose by: {EXPECTED_ROUTERS[name]} ")
     assert result.table.rows[0].findings == {}
 
 

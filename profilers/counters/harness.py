@@ -39,6 +39,7 @@ class Prepared:
     args: tuple
     kwargs: dict
     modules: dict[str, ModuleInfo]
+    values: tuple = ((), {})  # meta inputs: the same (args, kwargs) with real values, on the CPU
 
 
 def prepare(job: CountJob, device: str) -> Prepared:
@@ -55,14 +56,17 @@ def prepare_built(built, job: CountJob, plan, device: str) -> Prepared:
     config = getattr(model, "config", None)
     if config is not None and hasattr(config, "use_cache"):
         config.use_cache = False  # one plain forward: no key/value cache objects
+    values = ((), {})
     if plan is not None:
         args, kwargs = materialize(plan, device)
+        if device == "meta":
+            values = materialize(plan, "cpu")
     elif built.example_inputs is not None:
         args, kwargs = factory_inputs(built.example_inputs, device)
     else:
         raise BadInput(f"{job.source.name}: the factory returned no example inputs; pass --input-shape")
     model.train(job.mode == "train")
-    return Prepared(model, args, kwargs, module_table(model))
+    return Prepared(model, args, kwargs, module_table(model), values)
 
 
 def module_table(model: nn.Module) -> dict[str, ModuleInfo]:

@@ -21,6 +21,10 @@ from ..records import CountRecord, CounterResult
 from . import Counter, CountJob, register
 
 NATIVE_PER_MAC = 2
+CHOICES_NOTE = (
+    "fake tensors have no values to choose by: {} top-k / arg-max choice(s) (routers, selections) were made "
+    "in rotation, so each token goes to k distinct experts and every expert gets an equal share"
+)
 
 
 @register
@@ -46,15 +50,17 @@ class TorchCounter(Counter):
         fake = _fake_tensors() if on_meta else contextlib.nullcontext()
         args, kwargs = prepared.args, prepared.kwargs
         with module_stack(prepared.model) as stack, fake as fake_mode:
+            known = contextlib.nullcontext()
             if fake_mode is not None:  # inputs too, so transformers sees traced tensors
                 args, kwargs = _as_fake(fake_mode, args), _as_fake(fake_mode, kwargs)
-            with FlopCounterMode(display=False) as mode, _Census(stack, prepared.modules, prepared.model) as census:
+                known = _known_inputs(fake_mode, (args, kwargs), prepared.values)
+            with FlopCounterMode(display=False) as mode, _Census(stack, prepared.modules, prepared.model) as census, known:
                 if job.mode == "train":
                     output = prepared.model(*args, **kwargs)
                     forward, by_module = mode.get_total_flops(), _by_module(mode, root)
                     training_loss(output).backward()
                 else:
-                    with torch.no_grad():
+                    with _no_grad(prepared.model):
                         prepared.model(*args, **kwargs)
                     forward, by_module = mode.get_total_flops(), _by_module(mode, root)
         total = mode.get_total_flops()
@@ -66,6 +72,9 @@ class TorchCounter(Counter):
             ops = sorted({str(op) for op in mode.get_flop_counts()["Global"]})
             records += (CountRecord("", "backward", macs=(total - forward) // NATIVE_PER_MAC, source_ops=tuple(ops)),)
         idle = idle_modules(prepared.modules, records, stack.ran | census.used)
+        notes = (idle_note(idle, prepared.modules),) if idle else ()
+        if getattr(known, "choices", 0):
+            notes += (CHOICES_NOTE.format(known.choices),)
         return self.ok(
             records=records,
             uncounted=census.uncounted(),
@@ -73,8 +82,27 @@ class TorchCounter(Counter):
             printed=total,
             phases=phases if job.mode == "train" else {},
             idle_modules=idle,
-            notes=(idle_note(idle, prepared.modules),) if idle else (),
+            notes=notes,
         )
+
+
+@contextlib.contextmanager
+def _no_grad(model):
+    """No autograd for a forward count: ``no_grad`` and, for as long, no
+    parameter that requires a gradient (a parameter view returned as an
+    output would still require one, and FlopCounterMode's module tracker
+    fails on it)."""
+    import torch
+
+    trained = [p for p in model.parameters() if p.requires_grad]
+    for p in trained:
+        p.requires_grad_(False)
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        for p in trained:
+            p.requires_grad_(True)
 
 
 def _by_module(mode, root: str) -> dict[str, dict[str, int]]:
@@ -158,6 +186,20 @@ def _as_fake(fake_mode, inputs):
     from torch.utils._pytree import tree_map
 
     return tree_map(lambda t: fake_mode.from_tensor(t) if isinstance(t, torch.Tensor) else t, inputs)
+
+
+def _known_inputs(fake_mode, fakes, values):
+    """A :class:`KnownValues` mode that knows the inputs' real values."""
+    import torch
+    from torch.utils._pytree import tree_leaves
+
+    from .known_values import KnownValues
+
+    known = KnownValues(fake_mode)
+    for fake, real in zip(tree_leaves(fakes), tree_leaves(values)):
+        if isinstance(fake, torch.Tensor) and isinstance(real, torch.Tensor):
+            known.know(fake, real)
+    return known
 
 
 def _canonical(name: str, root: str) -> str | None:

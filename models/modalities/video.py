@@ -1,0 +1,3 @@
+"""Video inputs: clips of frames, and what goes with them."""
+
+from __future__ import annotations

@@ -1,0 +1,38 @@
+"""Vision inputs: images (and video clips) at the config's size."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from . import ModelFacts, Planned, TensorPlan, builds
+
+
+def image_side(vision: Mapping, spec) -> tuple[int, int]:
+    """(height, width) at ``--image-size`` or the config's (an int or a pair)."""
+    if spec.image_size:
+        return spec.image_size, spec.image_size
+    size = vision.get("image_size") or 224
+    if isinstance(size, (list, tuple)):
+        return int(size[0]), int(size[-1])
+    return int(size), int(size)
+
+
+@builds("pixel_values", "vision")
+def pixel_values(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """Images [B, C, H, W] (video models: [B, T, C, H, W]) at the vision
+    config's size and channels."""
+    vision = facts.sub("vision_config")
+    height, width = image_side(vision, spec)
+    channels = vision.get("num_channels", 3)
+    native = vision.get("image_size")
+    if spec.image_size and native and spec.image_size != (native if isinstance(native, int) else native[0]):
+        planned.options["interpolate_pos_encoding"] = True  # another resolution than trained: interpolate positions
+    frames = vision.get("num_frames")
+    patch = vision.get("patch_size")
+    patches = (height // patch) * (width // patch) if isinstance(patch, int) and patch else height * width
+    if isinstance(frames, int) and frames > 0:
+        planned.tokens += spec.batch * frames * patches
+        return TensorPlan((spec.batch, frames, channels, height, width), "float32")
+    if facts.main_input == "pixel_values":
+        planned.tokens += spec.batch * (patches + 1 if isinstance(patch, int) else patches)
+    return TensorPlan((spec.batch, channels, height, width), "float32")

@@ -1,0 +1,303 @@
+"""Real values of the small tensors a fake-tensor run can know.
+
+A count on fake tensors has shapes but no values, so a model that reads a
+value (``.item()``, ``nonzero``, a boolean mask, ``repeat_interleave`` by a
+tensor) cannot run: a vision-language model counts its image placeholder
+tokens, a Qwen-VL model computes its rotary positions from the image grid.
+Those values never depend on the weights: they come from the inputs (token
+ids, masks, image grids), from buffers and from tensors made inside the
+forward (``arange``, ``ones``).
+
+:class:`KnownValues` is a dispatch mode that runs inside ``FakeTensorMode``
+and keeps, beside each fake tensor that derives only from known values, its
+real value on the CPU (an op is computed for real when every tensor it reads
+is known and its result is small). A data-dependent op on known values gets
+its real answer; anything that depends on a weight stays unknown and fails as
+before. Mutations keep the values in step (an in-place op on known values is
+applied to them too; one that writes unknown data forgets the storage).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
+from torch.utils._pytree import tree_flatten, tree_map, tree_unflatten
+from torch.utils.weak import WeakIdKeyDictionary
+
+# a result is kept only up to this many elements (token ids, masks, grids, positions; not activations)
+MAX_KNOWN_ELEMENTS = 1 << 22
+
+aten = torch.ops.aten
+# ops that pick positions by value: on unknown values they get a balanced choice (see KnownValues.choose)
+_CHOICES = {aten.argmax.default: 0, aten.argmin.default: 0, aten.topk.default: 1, aten.max.dim: 1, aten.min.dim: 1,
+            aten.sort.default: 1, aten.sort.stable: 1}
+# results whose values are whatever memory held: unknown until written
+_UNINITIALISED = {aten.empty.memory_format, aten.empty_like.default, aten.new_empty.default, aten.empty_strided.default,
+                  aten.new_empty_strided.default}
+# in-place ops whose result does not depend on what the tensor held
+_OVERWRITES = {aten.fill_.Scalar, aten.fill_.Tensor, aten.copy_.default, aten.zero_.default}
+# ops whose fake kernel cannot say what they return without the data
+_DATA_DEPENDENT = ("DataDependentOutputException", "DynamicOutputShapeException", "GuardOnDataDependentSymNode")
+
+
+class KnownValues(TorchDispatchMode):
+    """Track real values of small, weight-independent tensors under ``fake_mode``
+    (see the module docstring). ``know(fake, real)`` seeds a value (an input,
+    a buffer)."""
+
+    def __init__(self, fake_mode):
+        super().__init__()
+        self.fake_mode = fake_mode
+        self.values = WeakIdKeyDictionary()
+        self.forgotten: set[int] = set()  # storages an unknown value was written into
+        self.choices = 0  # positions chosen by value among unknown values (routers, top-k selections)
+
+    def __enter__(self):
+        self._constants = _MetaConstants()
+        self._constants.__enter__()
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        try:
+            return super().__exit__(*exc)
+        finally:
+            self._constants.__exit__(*exc)
+
+    def know(self, fake: torch.Tensor, real: torch.Tensor) -> None:
+        if real.numel() <= MAX_KNOWN_ELEMENTS:
+            with _disable_current_modes():
+                self.values[fake] = real.detach().cpu()
+
+    def value(self, tensor):
+        """The real value of ``tensor`` (itself when it is a real tensor), or None."""
+        from torch._subclasses.fake_tensor import FakeTensor
+
+        if not isinstance(tensor, FakeTensor) and not tensor.is_meta:
+            return tensor
+        if _storage(tensor) in self.forgotten:
+            return None
+        return self.values.get(tensor)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        leaves, spec = tree_flatten((args, kwargs))
+        if func in _UNINITIALISED:
+            return func(*args, **kwargs)
+        tensors = [x for x in leaves if isinstance(x, torch.Tensor)]
+        known = [self.value(t) for t in tensors]
+        if func in _OVERWRITES and known and known[0] is None and isinstance(args[0], torch.Tensor):
+            known[0] = self._blank(args[0])
+        all_known = all(v is not None for v in known)
+        if func is aten._local_scalar_dense.default and all_known:
+            with _disable_current_modes():
+                return known[0].item()
+        try:
+            out = func(*args, **kwargs)
+        except Exception as error:
+            if not any(name in type(error).__name__ for name in _DATA_DEPENDENT):
+                raise
+            return self._concrete(func, leaves, spec, tensors, known, all_known, error)
+        out = tree_map(self._as_fake, out)
+        if all_known and _small(out):
+            self._follow(func, leaves, spec, out)
+        elif func in _CHOICES and _small(out):
+            self._choose(func, args, kwargs, out)
+        elif func._schema.is_mutable:
+            self._forget_written(func, args, kwargs)
+        return out
+
+    def _as_fake(self, value):
+        """A plain meta tensor (``torch.tensor(..., device="meta")`` made under
+        fake tensors) as a fake one, whose ``.tolist()`` asks this mode."""
+        from torch._subclasses.fake_tensor import FakeTensor
+
+        if isinstance(value, torch.Tensor) and value.is_meta and not isinstance(value, FakeTensor):
+            return self.fake_mode.from_tensor(value)
+        return value
+
+    # --- known inputs: compute the real result beside the fake one -----------
+
+    def _follow(self, func, leaves, spec, out) -> None:
+        try:
+            real_out = self._real(func, leaves, spec)
+        except Exception:  # noqa: BLE001 - the value stays unknown, as without this mode
+            if func._schema.is_mutable:
+                self._forget(leaves)
+            return
+        fakes, _ = tree_flatten(out)
+        reals, _ = tree_flatten(real_out)
+        for fake, real in zip(fakes, reals):
+            if isinstance(fake, torch.Tensor) and isinstance(real, torch.Tensor):
+                self.know(fake, real)
+
+    def _blank(self, tensor):
+        """A real tensor to overwrite, standing for ``tensor``'s unknown contents."""
+        if tensor.numel() > MAX_KNOWN_ELEMENTS:
+            return None
+        with _disable_current_modes():
+            blank = torch.zeros(tensor.shape, dtype=tensor.dtype)
+        self.values[tensor] = blank
+        self.forgotten.discard(_storage(tensor))
+        return blank
+
+    def _real(self, func, leaves, spec):
+        """``func`` on the real values (mutating them as it mutates the fakes),
+        on the CPU, outside every mode."""
+        real_leaves = [self._real_leaf(x) for x in leaves]
+        real_args, real_kwargs = tree_unflatten(real_leaves, spec)
+        with _disable_current_modes():
+            return func(*real_args, **real_kwargs)
+
+    def _real_leaf(self, x):
+        if isinstance(x, torch.Tensor):
+            return self.value(x)
+        if isinstance(x, torch.device):
+            return torch.device("cpu")
+        return x
+
+    def _forget_written(self, func, args, kwargs) -> None:
+        """An op wrote values nobody knows into its mutable arguments."""
+        for argument, value in zip(func._schema.arguments, args):
+            if argument.alias_info is not None and argument.alias_info.is_write:
+                self._forget(value)
+        for argument in func._schema.arguments:
+            if argument.alias_info is not None and argument.alias_info.is_write and argument.name in kwargs:
+                self._forget(kwargs[argument.name])
+
+    def _forget(self, value) -> None:
+        for tensor in tree_flatten(value)[0]:
+            if isinstance(tensor, torch.Tensor) and self.value(tensor) is not None:
+                self.forgotten.add(_storage(tensor))
+
+    # --- positions chosen among unknown values -------------------------------
+
+    def _choose(self, func, args, kwargs, out) -> None:
+        """Known positions for an arg-max, top-k or sort over unknown values
+        (a router's scores): row r makes its j-th pick ``(r·k + j + c) mod E``
+        of E positions, c counting earlier choices, so each row picks distinct
+        positions, positions are picked equally often, and a second arg-max
+        (top-2 as two arg-maxes) picks the next position."""
+        indices = out if isinstance(out, torch.Tensor) else out[_CHOICES[func]]
+        source, dim, keeps = args[0], *_choice_dim(func, args, kwargs)
+        with _disable_current_modes():
+            if dim is None:
+                size, layout = source.numel(), (*indices.shape, 1)
+            else:
+                size = source.shape[dim] if source.dim() else 1
+                layout = torch.movedim(torch.empty(indices.shape), dim, -1).shape if keeps else (*indices.shape, 1)
+            rows, picks = int(torch.tensor(layout[:-1]).prod()), layout[-1]
+            grid = (torch.arange(rows)[:, None] * picks + torch.arange(picks)[None, :] + self.choices) % max(size, 1)
+            real = grid.reshape(layout)
+            real = torch.movedim(real, -1, dim) if keeps and dim is not None else real.reshape(indices.shape)
+            real = real.to(indices.dtype)
+        self.choices += 1
+        self.know(indices, real)
+
+    # --- data-dependent ops ---------------------------------------------------
+
+    def _concrete(self, func, leaves, spec, tensors, known, all_known, error):
+        """A data-dependent op answered from known values: the whole op when
+        every input is known; a boolean index turned into positions; a
+        ``repeat_interleave`` told its output size."""
+        if all_known:
+            real_out = self._real(func, leaves, spec)
+            return tree_map(self._fake_like, real_out)
+        rewritten = self._rewrite(func, leaves, spec)
+        if rewritten is None:
+            raise error
+        return rewritten
+
+    def _fake_like(self, real):
+        """A fake tensor (on the model's device) holding the shape of ``real``, known to be ``real``."""
+        if not isinstance(real, torch.Tensor):
+            return real
+        with _disable_current_modes():
+            meta = real.to("meta")
+        fake = self.fake_mode.from_tensor(meta)
+        self.know(fake, real)
+        return fake
+
+    def _rewrite(self, func, leaves, spec):
+        args, kwargs = tree_unflatten(leaves, spec)
+        packet = func._overloadpacket
+        if packet in (aten.index, aten._unsafe_index, aten.index_put, aten.index_put_, aten._index_put_impl_):
+            indices = args[1]
+            if not any(self._is_known_mask(i) for i in indices if i is not None):
+                return None
+            positions = []
+            for index in indices:
+                if self._is_known_mask(index):
+                    with _disable_current_modes():
+                        found = self.value(index).nonzero(as_tuple=True)
+                    positions.extend(self._fake_like(p) for p in found)
+                else:
+                    positions.append(index)
+            return func(args[0], positions, *args[2:], **kwargs)
+        if packet is aten.masked_select:
+            mask = self.value(args[1])
+            if mask is None:
+                return None
+            with _disable_current_modes():
+                positions = mask.expand(args[0].shape).nonzero(as_tuple=True)
+            return aten.index.Tensor(args[0], [self._fake_like(p) for p in positions])
+        if packet is aten.repeat_interleave and func is aten.repeat_interleave.self_Tensor:
+            repeats = self.value(args[1])
+            if repeats is None or kwargs.get("output_size") is not None:
+                return None
+            with _disable_current_modes():
+                size = int(repeats.sum()) if repeats.dim() else int(repeats) * args[0].shape[kwargs.get("dim") or 0]
+            return func(*args, **{**kwargs, "output_size": size})
+        return None
+
+    def _is_known_mask(self, index) -> bool:
+        return isinstance(index, torch.Tensor) and index.dtype == torch.bool and self.value(index) is not None
+
+
+class _MetaConstants(TorchFunctionMode):
+    """Python-level help for :class:`KnownValues`:
+
+    - ``torch.tensor(data, device="meta")`` under fake tensors makes a plain
+      meta tensor, whose values are lost and whose ``.tolist()`` fails: make
+      it on the CPU and move it, so the move passes :class:`KnownValues`;
+    - ``f"{t}"`` of a fake scalar prints its repr: format its value instead
+      (``f"expert_{index}"`` names a module), when it is known.
+    """
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        device = kwargs.get("device")
+        if func in (torch.tensor, torch.as_tensor) and device is not None and torch.device(device).type == "meta":
+            return func(*args, **{**kwargs, "device": "cpu"}).to(device)
+        if func is torch.Tensor.__format__ and args[0].dim() == 0 and args[0].is_meta:
+            try:
+                return format(args[0].item(), *args[1:])
+            except Exception:  # noqa: BLE001 - an unknown value keeps the tensor's own format
+                pass
+        return func(*args, **kwargs)
+
+
+def _choice_dim(func, args, kwargs) -> tuple[int | None, bool]:
+    """(dim, whether the output keeps it) of an op in ``_CHOICES``."""
+    def arg(position, name, default):
+        return args[position] if len(args) > position else kwargs.get(name, default)
+
+    if func is aten.topk.default:
+        return arg(2, "dim", -1), True
+    if func is aten.sort.default:
+        return arg(1, "dim", -1), True
+    if func is aten.sort.stable:
+        return kwargs.get("dim", -1), True
+    return arg(1, "dim", None), bool(arg(2, "keepdim", False))
+
+
+def _small(out) -> bool:
+    total = 0
+    for leaf in tree_flatten(out)[0]:
+        if isinstance(leaf, torch.Tensor):
+            total += leaf.numel()
+    return total <= MAX_KNOWN_ELEMENTS
+
+
+def _storage(tensor: torch.Tensor) -> int:
+    return tensor.untyped_storage()._cdata
