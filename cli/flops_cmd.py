@@ -173,6 +173,8 @@ def _counter_json(result: FlopsResult, name: str) -> dict:
         payload["groups"] = [dict(group) for group in counted.groups]
     if counted.active_params is not None:
         payload["params_active"] = counted.active_params
+    if counted.routed_macs is not None:
+        payload["routed_macs"] = counted.routed_macs
     if counted.phases:
         payload["phases"] = {phase: {"macs": macs, "flops": 2 * macs} for phase, macs in counted.phases.items()}
     return payload

@@ -82,6 +82,7 @@ class CounterResult:
     idle_modules: tuple[str, ...] = ()  # modules with parameters whose forward never ran under the tool
     groups: tuple[dict, ...] = ()  # analytic: [{"name", "path", "formula", "macs", "params", "count"}]
     active_params: int | None = None  # analytic, mixture of experts: parameters one token uses
+    routed_macs: int | None = None  # MACs of the routed top-k computation, where expert kernels ran all experts
     notes: tuple[str, ...] = ()
 
     @property

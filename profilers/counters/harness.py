@@ -31,6 +31,8 @@ class ModuleInfo:
     bias: int  # elements of its own ``bias`` parameter, 0 if none
     params: int = 0  # elements of its own parameters
     computes: bool = False  # multiplies its own weights with its input (see :func:`computes`)
+    bank: int = 0  # a bank of experts: the leading size E all its parameters share; 0 otherwise
+    bank_weights: int = 0  # elements of a bank's weight stacks (its >= 3-D parameters), all E experts
 
 
 @dataclass
@@ -80,6 +82,7 @@ def module_table(model: nn.Module) -> dict[str, ModuleInfo]:
             bias.numel() if isinstance(bias, torch.Tensor) else 0,
             sum(p.numel() for p in own.values()),
             bool(own) and computes(module),
+            *bank_size(own.values()),
         )
     return table
 
@@ -93,6 +96,17 @@ def computes(module: nn.Module) -> bool:
     kinds = (nn.Linear, nn.Bilinear, nn.modules.conv._ConvNd, nn.RNNBase, nn.RNNCellBase, nn.MultiheadAttention)
     name = type(module).__name__
     return isinstance(module, kinds) or name in LINEAR_TYPES or name.endswith("Experts")
+
+
+def bank_size(params) -> tuple[int, int]:
+    """(E, elements of the weight stacks) when the parameters are stacks of
+    E experts' weights ([E, ...] >= 3-D, biases [E, ...]), else (0, 0)."""
+    params = list(params)
+    stacks = [p for p in params if p.dim() >= 3]
+    leading = {p.shape[0] for p in params}
+    if not stacks or len(leading) != 1:
+        return 0, 0
+    return leading.pop(), sum(p.numel() for p in stacks)
 
 
 def idle_modules(modules: dict[str, ModuleInfo], records, active: set[str]) -> tuple[str, ...]:

@@ -51,7 +51,7 @@ class KnownValues(TorchDispatchMode):
         self.fake_mode = fake_mode
         self.values = WeakIdKeyDictionary()
         self.forgotten: set[int] = set()  # storages an unknown value was written into
-        self.choices = 0  # positions chosen by value among unknown values (routers, top-k selections)
+        self.choices: list[tuple[int, int, int]] = []  # (rows, positions, picks) of every choice among unknown values
 
     def __enter__(self):
         self._constants = _MetaConstants()
@@ -187,11 +187,11 @@ class KnownValues(TorchDispatchMode):
                 size = source.shape[dim] if source.dim() else 1
                 layout = torch.movedim(torch.empty(indices.shape), dim, -1).shape if keeps else (*indices.shape, 1)
             rows, picks = int(torch.tensor(layout[:-1]).prod()), layout[-1]
-            grid = (torch.arange(rows)[:, None] * picks + torch.arange(picks)[None, :] + self.choices) % max(size, 1)
+            grid = (torch.arange(rows)[:, None] * picks + torch.arange(picks)[None, :] + len(self.choices)) % max(size, 1)
             real = grid.reshape(layout)
             real = torch.movedim(real, -1, dim) if keeps and dim is not None else real.reshape(indices.shape)
             real = real.to(indices.dtype)
-        self.choices += 1
+        self.choices.append((rows, size, picks))
         self.know(indices, real)
 
     # --- data-dependent ops ---------------------------------------------------

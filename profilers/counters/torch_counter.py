@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import dataclass
 
 from ..records import CountRecord, CounterResult
 from . import Counter, CountJob, register
@@ -73,8 +74,12 @@ class TorchCounter(Counter):
             records += (CountRecord("", "backward", macs=(total - forward) // NATIVE_PER_MAC, source_ops=tuple(ops)),)
         idle = idle_modules(prepared.modules, records, stack.ran | census.used)
         notes = (idle_note(idle, prepared.modules),) if idle else ()
-        if getattr(known, "choices", 0):
-            notes += (CHOICES_NOTE.format(known.choices),)
+        choices = getattr(known, "choices", [])
+        if choices:
+            notes += (CHOICES_NOTE.format(len(choices)),)
+        routed = dense_banks(prepared.modules, records, choices) if job.mode == "forward" else None
+        if routed is not None:
+            notes += (routed.note(sum(r.macs for r in records)),)
         return self.ok(
             records=records,
             uncounted=census.uncounted(),
@@ -82,8 +87,58 @@ class TorchCounter(Counter):
             printed=total,
             phases=phases if job.mode == "train" else {},
             idle_modules=idle,
+            routed_macs=routed.total(sum(r.macs for r in records)) if routed else None,
             notes=notes,
         )
+
+
+@dataclass(frozen=True)
+class DenseBanks:
+    """Expert banks whose kernel multiplied every token with all E experts
+    (router weights zero the unchosen ones: Llama 4's bmm over all experts),
+    against the routed top-k computation the router chose."""
+
+    banks: int  # how many such banks
+    kind: str  # their module type
+    experts: int  # E
+    picks: int  # k
+    tokens: int  # tokens each bank saw
+    executed: int  # MACs the banks executed
+    routed: int  # MACs of the same banks under top-k routing
+
+    def total(self, executed_total: int) -> int:
+        return executed_total - self.executed + self.routed
+
+    def note(self, executed_total: int) -> str:
+        return (
+            f"{self.banks} expert bank(s) ({self.kind}) multiply each of {self.tokens:,} tokens with all "
+            f"{self.experts} experts, as the kernel runs: {self.executed:,} MACs executed there; the routed top-"
+            f"{self.picks} computation is {self.routed:,}. Whole model: {executed_total:,} MACs executed, "
+            f"{self.total(executed_total):,} routed (routed_macs)"
+        )
+
+
+def dense_banks(modules, records, choices) -> DenseBanks | None:
+    """The expert banks that ran dense, where the router's choices say how
+    many experts each token should use; None when every bank ran routed."""
+    routings = {(rows, picks) for rows, size, picks in choices}
+    found = []
+    for path, info in modules.items():
+        if not info.bank:
+            continue
+        sizes = {(rows, picks) for rows, size, picks in choices if size == info.bank}
+        executed = sum(r.macs for r in records if r.path == path)
+        per_pair = info.bank_weights // info.bank
+        if len(sizes) != 1 or not executed or executed % per_pair:
+            continue
+        (tokens, picks), = sizes
+        if picks < info.bank and executed == tokens * info.bank * per_pair:
+            found.append((info.type, tokens, picks, info.bank, executed, tokens * picks * per_pair))
+    if not found or not routings:
+        return None
+    kinds = sorted({f[0] for f in found})
+    return DenseBanks(len(found), ", ".join(kinds), found[0][3], found[0][2], found[0][1],
+                      sum(f[4] for f in found), sum(f[5] for f in found))
 
 
 @contextlib.contextmanager

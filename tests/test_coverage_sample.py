@@ -1,0 +1,72 @@
+"""A fixed sample of transformers' own default configs across modalities, each
+counted whole by the torch counter on fake tensors (the full sweep over every
+model type is ``benchmarks/coverage.py``). Where a closed form is practical it
+is asserted exactly, with the arithmetic in a comment."""
+
+from __future__ import annotations
+
+from .test_configs import write_default_config
+
+
+def count(cli, tmp_path, model_type: str, *options: str, **changes) -> tuple[dict, dict]:
+    """(input, torch counter) of ``flops --base --counters torch`` on the default config of ``model_type``."""
+    folder = tmp_path / model_type
+    write_default_config(folder, model_type, **changes)
+    result = cli("flops", str(folder), "--base", "--counters", "torch", *options, "-f", "json")
+    assert result.code == 0, result.err
+    payload = result.json()
+    torch_json = payload["counters"]["torch"]
+    assert torch_json["status"] == "ok", torch_json["reason"]
+    assert torch_json["idle_modules"] == []  # every module with weights did work
+    return payload["input"], torch_json
+
+
+def shapes(used: dict) -> dict:
+    return {name: tensor["shape"] for name, tensor in used["tensors"].items()}
+
+
+def test_llava_runs_its_vision_tower_and_the_language_model_over_the_image_tokens(cli, tmp_path):
+    used, counted = count(cli, tmp_path, "llava")
+    # CLIP ViT-L/14 at 336 px: 24 x 24 = 576 patches; the default strategy drops CLS, so 576 image tokens
+    assert shapes(used) == {"pixel_values": [1, 3, 336, 336], "input_ids": [1, 576 + 128]}
+    assert "input_ids hold 576 image tokens (id 32000) per row" in used["notes"]
+    # vision tower, m = 577 tokens (CLS + patches), Hv 1024, Fv 4096, 24 layers (all run: layer -2 is read):
+    #   patch conv 576·3·14²·1024 + 24·(4·m·Hv² + 2·m²·Hv + 2·m·Hv·Fv)
+    m, hv, fv = 577, 1024, 4096
+    vision = 576 * 3 * 14 * 14 * 1024 + 24 * (4 * m * hv**2 + 2 * m**2 * hv + 2 * m * hv * fv)
+    # projector over the 576 image tokens: 1024 -> 4096 -> 4096
+    projector = 576 * (1024 * 4096 + 4096 * 4096)
+    # Llama-2-7B-shaped language model over n = 704 tokens: 32·(4·n·H² + 2·n²·H + 3·n·H·F)
+    n, h, f = 704, 4096, 11008
+    language = 32 * (4 * n * h**2 + 2 * n**2 * h + 3 * n * h * f)
+    assert counted["macs"] == vision + projector + language == 4_892_069_249_024
+
+
+def test_switch_transformers_sends_every_token_through_one_expert_per_sparse_layer(cli, tmp_path):
+    used, counted = count(cli, tmp_path, "switch_transformers")
+    assert shapes(used) == {"input_ids": [1, 128], "decoder_input_ids": [1, 128]}
+    assert "made in rotation" in counted["notes"][-1]
+    # d 768, F 2048, 8 experts, 12 + 12 blocks; every 4th block (1, 5, 9) is sparse on each side: 3 + 3
+    n, d, f, e = 128, 768, 2048, 8
+    attention = 4 * n * d * d + 2 * n * n * d  # q, k, v, o and the n² products
+    cross = 4 * n * d * d + 2 * n * n * d  # q, o from the decoder; k, v from the 128 encoder states
+    dense = 2 * n * d * f
+    sparse = n * d * e + 2 * n * d * f  # router, then one expert per token
+    encoder = 12 * attention + 9 * dense + 3 * sparse
+    decoder = 12 * (attention + cross) + 9 * dense + 3 * sparse
+    assert counted["macs"] == encoder + decoder == 21_446_000_640
+
+
+def test_llama4_shows_the_executed_dense_experts_and_the_routed_computation(cli, tmp_path):
+    small = dict(num_hidden_layers=2, hidden_size=64, intermediate_size=128, intermediate_size_mlp=256,
+                 num_attention_heads=4, num_key_value_heads=2, head_dim=16, vocab_size=100,
+                 num_local_experts=4, num_experts_per_tok=1)
+    _, counted = count(cli, tmp_path, "llama4_text", **small)
+    n, h, f, e, k, layers = 128, 64, 128, 4, 1, 2
+    attention = 2 * n * h * 64 + 2 * n * h * 32 + 2 * n * n * 64  # q, o: 4 heads of 16; k, v: 2 of 16
+    rest = n * h * e + 3 * n * h * f  # router, shared expert
+    executed = n * e * 3 * h * f  # Llama4TextExperts: bmm of every token with all E experts
+    routed = n * k * 3 * h * f  # what the top-1 router chose
+    assert counted["macs"] == layers * (attention + rest + executed) == 38_862_848
+    assert counted["routed_macs"] == layers * (attention + rest + routed) == 19_988_480
+    assert "2 expert bank(s) (Llama4TextExperts) multiply each of 128 tokens with all 4 experts" in counted["notes"][-1]
