@@ -22,6 +22,7 @@ SCHEMA_VERSION = 1
 class Mode(str, Enum):
     forward = "forward"
     train = "train"
+    decode = "decode"
 
 
 class Attn(str, Enum):
@@ -47,7 +48,8 @@ def flops(
     input_shape: Annotated[Optional[str], typer.Option("--input-shape", metavar="SHAPE", help="One float input tensor, e.g. 1,3,224,224 (toys and Python factories).")] = None,
     audio_seconds: Annotated[Optional[float], typer.Option("--audio-seconds", min=0.01, metavar="SECONDS", help="Seconds of sound fed to audio models [default: 10].")] = None,
     inputs: Annotated[Optional[list[str]], typer.Option("--input", metavar="NAME=SHAPE[:DTYPE]", help="A keyword input tensor NAME=SHAPE[:DTYPE], e.g. input_ids=1x128:int64 (repeatable; *_ids and *mask* default to int64, others to float32).")] = None,
-    mode: Annotated[Mode, typer.Option("--mode", help="forward, or train = forward + backward of a scalar loss (measured).")] = Mode.forward,
+    mode: Annotated[Mode, typer.Option("--mode", help="forward; train = forward + backward of a scalar loss (measured); decode = --seq-len new tokens (default 1) after --context cached ones.")] = Mode.forward,
+    context: Annotated[Optional[int], typer.Option("--context", min=0, metavar="TOKENS", help="--mode decode: tokens already in the key/value cache [default: 128].", show_default=False)] = None,
     attn: Annotated[Optional[Attn], typer.Option("--attn", help="Attention implementation to build HuggingFace models with [default: transformers' own].")] = None,
     depth: Annotated[int, typer.Option("--depth", "-d", min=0, metavar="N", help="Module rows down to this depth (root = 0).")] = 1,
     by: Annotated[By, typer.Option("--by", help="Rows by module, or by operator category.")] = By.module,
@@ -63,7 +65,7 @@ def flops(
     spec = InputSpec.from_options(
         batch=batch, seq_len=seq_len, decoder_seq_len=decoder_seq_len, image_size=image_size,
         input_shape=parse_shape(input_shape, "--input-shape") if input_shape else None,
-        inputs=tuple(parse_named_input(text) for text in inputs or ()), audio_seconds=audio_seconds,
+        inputs=tuple(parse_named_input(text) for text in inputs or ()), audio_seconds=audio_seconds, context=context,
     )
     with progress_line(fmt in (OutputFormat.table, OutputFormat.markdown), f"flops {model}") as on_progress:
         result = profile_flops(
@@ -112,6 +114,7 @@ def flops_payload(result: FlopsResult) -> dict:
             "seq_len": spec.seq_len,
             "decoder_seq_len": spec.decoder_seq_len,
             "image_size": spec.image_size,
+            **({"context": spec.context} if result.mode == "decode" else {}),
             "tensors": result.inputs,
             "options": result.input_options,
             "notes": list(result.input_notes),
@@ -283,7 +286,8 @@ def flops_view(result: FlopsResult) -> View:
     # the reference counter's own column would repeat the reference column
     columns = [*first, *reference, *(c for n, c in per_counter.items() if n != table.reference)]
     csv_extra = [Column(f"{n}_{part}", f"{n} {part}") for n in shown for part in ("other_ops", "reason")]
-    title = model_title(result.model, "FLOPs") + f" · {_input_text(result)} · {result.mode}"
+    mode = f"decode after {result.spec.context:,} cached tokens" if result.mode == "decode" else result.mode
+    title = model_title(result.model, "FLOPs") + f" · {_input_text(result)} · {mode}"
     if result.model.source not in ("toy", "python"):
         title += f" · attention: {result.attn or 'default'}"
     csv_columns = [first[0], Column("depth", "depth"), Column("type", "type"), *first[1:], *reference,

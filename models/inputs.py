@@ -33,6 +33,7 @@ from .toys import find_toy
 OPTION_FLAGS = {
     "batch": "--batch", "seq_len": "--seq-len", "decoder_seq_len": "--decoder-seq-len",
     "image_size": "--image-size", "input_shape": "--input-shape", "inputs": "--input", "audio_seconds": "--audio-seconds",
+    "context": "--context",
 }
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int64", "int32", "bool")
 _SHAPE = re.compile(r"^\d+(\s*[x,]\s*\d+)*$")
@@ -63,6 +64,7 @@ class InputSpec:
     input_shape: tuple[int, ...] | None = None
     inputs: tuple[NamedInput, ...] = ()
     audio_seconds: float | None = None  # audio models: seconds of sound (default 10)
+    context: int | None = None  # decode: tokens already in the key/value cache
     given: frozenset = frozenset()
 
     @classmethod
@@ -109,7 +111,7 @@ def applicable_options(source: ModelSource) -> frozenset:
         return frozenset({"batch", "image_size", "inputs"})
     vision = {"image_size"} if "vision_config" in config else set()
     decoder = {"decoder_seq_len"} if is_encoder_decoder(config) else set()
-    return frozenset({"batch", "seq_len", "inputs"} | audio | vision | decoder)
+    return frozenset({"batch", "seq_len", "inputs", "context"} | audio | vision | decoder)
 
 
 def applied_spec(source: ModelSource, spec: InputSpec) -> InputSpec:

@@ -173,12 +173,12 @@ def profile_flops(
     ``on_progress(task, state, elapsed_s)`` reports "running" / "done" /
     "skipped" / "error" for each counter and for the "build" step.
     """
-    if mode not in ("forward", "train"):
-        raise BadInput(f"unknown mode {mode!r} (forward or train)")
+    if mode not in MODES:
+        raise BadInput(f"unknown mode {mode!r} ({', '.join(MODES)})")
     source = resolve(name)
     chosen = select_counters(counters)
     check_build_options(source, base=base, attn=attn)
-    spec = applied_spec(source, spec)
+    spec = applied_spec(source, decode_spec(spec, mode))
     requested = requested_inputs(source, spec)  # None: the model decides (see sessions)
     job = CountJob(source, spec, mode, base, attn, trust_remote_code)
     results: dict[str, CounterResult] = {}
@@ -245,6 +245,24 @@ def profile_flops(
     )
 
 
+MODES = ("forward", "train", "decode")
+DEFAULT_CONTEXT = 128
+
+
+def decode_spec(spec: InputSpec, mode: str) -> InputSpec:
+    """A decode step is ``--seq-len`` new tokens (default 1) after
+    ``--context`` cached ones (default 128); ``--context`` means nothing
+    for another mode."""
+    if mode != "decode":
+        if "context" in spec.given:
+            raise BadInput("--context applies to --mode decode (the tokens already in the key/value cache)")
+        return spec
+    if spec.inputs or spec.input_shape:
+        raise BadInput("--mode decode feeds token ids: --seq-len new tokens after --context cached ones, not --input / --input-shape")
+    new = spec.seq_len if "seq_len" in spec.given else 1
+    return replace(spec, seq_len=new, context=spec.context or DEFAULT_CONTEXT)
+
+
 def check_build_options(source: ModelSource, *, base: bool, attn: str | None) -> None:
     """``--base`` and ``--attn`` choose how a HuggingFace config is built;
     for a toy or a Python factory they would be silently ignored: refuse them."""
@@ -290,6 +308,8 @@ def _cannot_run(counter: Counter, job: CountJob) -> str | None:
         return missing
     if job.mode == "train" and not counter.measures_train:
         return "counts a forward pass only"
+    if job.mode == "decode" and not counter.measures_decode:
+        return "counts a forward pass only, not a step against a key/value cache"
     return None
 
 

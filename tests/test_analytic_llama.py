@@ -157,3 +157,36 @@ def test_defaults_of_each_config_class():
     assert llama.params == 2 * 32000 * 4096 + 4 * 4096**2 + 3 * 4096 * 11008 + 3 * 4096
     gemma = analytic({"model_type": "gemma", "num_hidden_layers": 1, "architectures": ["GemmaForCausalLM"]}, base=False)
     assert gemma.params == 256000 * 3072 + 4 * 3072 * 16 * 256 + 3 * 3072 * 24576 + 3 * 3072
+
+
+def test_a_decode_step_is_the_next_token_against_the_cache(cli, tmp_path):
+    """One generated token after C = 37 cached ones, eager attention: every
+    projection on one row, and attention over C + 1 positions."""
+    import json
+
+    config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 256,
+              "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 64, "intermediate_size": 688,
+              "vocab_size": 1000, "num_hidden_layers": 2}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    result = cli("flops", str(tmp_path), "--mode", "decode", "--context", "37", "--counters", "analytic,torch",
+                 "--attn", "eager", "-f", "json")
+    assert result.code == 0, result.err
+    payload = result.json()
+    assert payload["input"]["context"] == 37 and payload["input"]["tensors"]["input_ids"]["shape"] == [1, 1]
+    # L·(2·H·h·d + 2·H·kv·d + 3·H·F + 2·h·d·(C+1)) + H·V with L 2, H 256, h 4, kv 2, d 64, F 688, V 1000
+    #   = 2·(131,072 + 65,536 + 528,384 + 19,456) + 256,000 = 1,744,896 MACs
+    assert payload["counters"]["analytic"]["macs"] == 1_744_896
+    assert payload["counters"]["torch"]["macs"] == 1_744_896
+    assert payload["counters"]["torch"]["printed"] == 3_489_792  # FlopCounterMode's own figure: 2 per MAC
+    refused = cli("flops", str(tmp_path), "--context", "37", "--counters", "analytic")
+    assert refused.code == 2 and "--context applies to --mode decode" in refused.err
+
+
+def test_llama2_7b_decode_agrees_between_closed_forms_and_the_model():
+    from modelprof.models.inputs import InputSpec
+    from modelprof.profilers.pipeline import profile_flops
+
+    result = profile_flops("meta-llama/Llama-2-7b-hf", counters=["analytic", "torch"], mode="decode",
+                           spec=InputSpec.from_options(context=4095))
+    # 32·(4·4096² + 3·4096·11008 + 2·4096·(4095 + 1)) + 4096·32000 = 7,680,819,200
+    assert result.results["analytic"].macs == result.results["torch"].macs == 7_680_819_200

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 _FAMILIES: dict[str, Callable[["Spec", "Builder"], None]] = {}
+_CAUSAL: set[str] = set()  # decoder-only families: one new token can attend to a cache (decode)
 
 
 class Unsupported(Exception):
@@ -45,6 +46,7 @@ class Spec:
     decoder_seq_len: int
     image_size: int | None
     input_shape: tuple[int, ...] | None
+    past: int = 0  # decode: positions already in the key/value cache (seq_len new tokens attend to past + seq_len)
 
     @property
     def architecture(self) -> str | None:
@@ -111,7 +113,8 @@ class Analysis:
 class Builder:
     """Collects leaves and groups; every method documents its own MACs rule."""
 
-    def __init__(self) -> None:
+    def __init__(self, past: int = 0) -> None:
+        self.past = past  # cached positions every (self-)attention also attends to
         self.leaves: list[Leaf] = []
         self.groups: dict[tuple[str, str], Group] = {}
         self.sequentials: set[str] = set()
@@ -137,7 +140,9 @@ class Builder:
 
     def attention(self, path: str, *, batch: int, heads: int, q_len: int, kv_len: int, head_dim: int, v_dim: int | None = None) -> int:
         """Eager attention: scores Q K^T, batch*heads*q_len*kv_len*head_dim MACs,
-        plus the weighted sum P V, batch*heads*q_len*kv_len*v_dim MACs."""
+        plus the weighted sum P V, batch*heads*q_len*kv_len*v_dim MACs; when
+        decoding, kv_len also counts the ``past`` cached positions."""
+        kv_len += self.past
         macs = batch * heads * q_len * kv_len * (head_dim + (v_dim if v_dim is not None else head_dim))
         return self._add(Leaf(path, "attention", "attention", 0, macs))
 
@@ -199,14 +204,18 @@ def fill(formula: str, symbols: dict[str, int]) -> str:
     return pattern.sub(lambda m: str(symbols[m.group(1)]), formula)
 
 
-def family(*model_types: str):
-    """Register a builder for these ``model_type`` values; duplicates are refused."""
+def family(*model_types: str, causal: bool = False):
+    """Register a builder for these ``model_type`` values; duplicates are
+    refused. ``causal``: decoder-only models, whose every attention is
+    self-attention over the cache too (so they can count a decode step)."""
 
     def register(builder: Callable[[Spec, Builder], str]):
         for model_type in model_types:
             if model_type in _FAMILIES:
                 raise ValueError(f"model_type {model_type!r} already has an analytic family")
             _FAMILIES[model_type] = builder
+            if causal:
+                _CAUSAL.add(model_type)
         return builder
 
     return register
@@ -236,7 +245,9 @@ def analyze(config: dict, spec: Spec) -> Analysis:
     builder_fn = _FAMILIES.get(model_type)
     if builder_fn is None:
         raise Unsupported(f"unsupported model_type {model_type}")
-    builder = Builder()
+    if spec.past and model_type not in _CAUSAL:
+        raise Unsupported(f"{model_type} is not a decoder-only model: no decode step to count")
+    builder = Builder(spec.past)
     class_name = builder_fn(spec, builder)
     leaves = builder.leaves
     # A numbered path component is an item of a ModuleList, which is transparent

@@ -43,7 +43,7 @@ DEEPSEEK_V3 = Decoder(
 MLA_DEFAULTS = dict(q_lora_rank=1536, kv_lora_rank=512, qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128)
 
 
-@family("deepseek_v3")
+@family("deepseek_v3", causal=True)
 def deepseek_v3(spec: Spec, b: Builder) -> str:
     experts = spec.get("n_routed_experts", 256)
     top_k, width = spec.get("num_experts_per_tok", 8), spec.get("moe_intermediate_size", 2048)

@@ -24,7 +24,7 @@ _HEADS = (
 _CROSS_NOTE = "cross-attention layers (add_cross_attention) are built but not run without encoder_hidden_states"
 
 
-@family("gpt2")
+@family("gpt2", causal=True)
 def gpt2(spec: Spec, b: Builder) -> str:
     architecture = spec.architecture
     if architecture not in (None, "GPT2Model", *_HEADS):

@@ -24,7 +24,7 @@ _HEADS = (
 )
 
 
-@family("gpt_neox")
+@family("gpt_neox", causal=True)
 def gpt_neox(spec: Spec, b: Builder) -> str:
     architecture = spec.architecture
     if architecture not in (None, "GPTNeoXModel", *_HEADS):

@@ -159,7 +159,7 @@ DENSE = {
 }
 
 
-@family("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3")
+@family("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3", causal=True)
 def dense(spec: Spec, b: Builder) -> str:
     decoder = DENSE[spec.config["model_type"]]
     feed_forward = fused_mlp_layer if decoder.fused else gated_mlp_layer(decoder.biases(spec)[2])

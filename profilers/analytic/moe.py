@@ -51,7 +51,7 @@ QWEN2_MOE = Decoder(
 )
 
 
-@family("mixtral")
+@family("mixtral", causal=True)
 def mixtral(spec: Spec, b: Builder) -> str:
     experts = spec.get("num_local_experts", spec.get("num_experts", 8))  # num_experts is its alias
     top_k = spec.get("num_experts_per_tok", 2)
@@ -64,7 +64,7 @@ def mixtral(spec: Spec, b: Builder) -> str:
     return finish(b, build(spec, b, MIXTRAL, sparse), sum(skipped))
 
 
-@family("qwen2_moe")
+@family("qwen2_moe", causal=True)
 def qwen2_moe(spec: Spec, b: Builder) -> str:
     experts, top_k = spec.get("num_experts", 60), spec.get("num_experts_per_tok", 4)
     expert_width, shared_width = spec.get("moe_intermediate_size", 1408), spec.get("shared_expert_intermediate_size", 5632)
@@ -84,7 +84,7 @@ def qwen2_moe(spec: Spec, b: Builder) -> str:
     return finish(b, build(spec, b, QWEN2_MOE, feed_forward), sum(skipped))
 
 
-@family("qwen3_moe")
+@family("qwen3_moe", causal=True)
 def qwen3_moe(spec: Spec, b: Builder) -> str:
     experts, top_k = spec.get("num_experts", 128), spec.get("num_experts_per_tok", 8)
     width = spec.get("moe_intermediate_size", 768)

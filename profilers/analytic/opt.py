@@ -22,7 +22,7 @@ from . import Builder, Spec, Unsupported, family
 _HEADS = ("OPTForCausalLM", "OPTForSequenceClassification", "OPTForQuestionAnswering")
 
 
-@family("opt")
+@family("opt", causal=True)
 def opt(spec: Spec, b: Builder) -> str:
     architecture = spec.architecture
     if architecture not in (None, "OPTModel", *_HEADS):

@@ -23,7 +23,7 @@ from . import Builder, Spec, Unsupported, family
 _HEADS = ("PhiForCausalLM", "PhiForSequenceClassification", "PhiForTokenClassification")
 
 
-@family("phi")
+@family("phi", causal=True)
 def phi(spec: Spec, b: Builder) -> str:
     architecture = spec.architecture
     if architecture not in (None, "PhiModel", *_HEADS):

@@ -28,7 +28,7 @@ class CountJob:
 
     source: ModelSource
     inputs: InputSpec
-    mode: str = "forward"  # "forward" or "train"
+    mode: str = "forward"  # "forward", "train" or "decode" (inputs.seq_len new tokens after inputs.context cached)
     base: bool = False
     attn: str | None = None  # None: transformers' default implementation
     trust_remote_code: bool = False
@@ -49,6 +49,7 @@ class Counter:
     order: ClassVar[int] = 50  # column position
     real_tensors: ClassVar[bool] = False  # needs real weights in memory
     measures_train: ClassVar[bool] = False  # can measure forward + backward
+    measures_decode: ClassVar[bool] = False  # can measure a step against a key/value cache
     needs_torch: ClassVar[bool] = True
     package: ClassVar[str | None] = None  # the importable package it wraps
     # What the tool cannot see, by category, in its own terms (shown as the

@@ -21,6 +21,7 @@ class AnalyticCounter(Counter):
     counts = "closed-form MACs of linear, attention (eager), conv and recurrent ops from the config; exact parameters"
     order = 10
     needs_torch = False
+    measures_decode = True
 
     def count(self, job: CountJob) -> CounterResult:
         from ..analytic import Unsupported, analyze
@@ -67,4 +68,5 @@ def analytic_spec(job: CountJob):
         decoder_seq_len=inputs.decoder_seq_len or inputs.seq_len,
         image_size=inputs.image_size,
         input_shape=inputs.input_shape,
+        past=(inputs.context or 0) if job.mode == "decode" else 0,
     )

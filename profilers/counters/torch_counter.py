@@ -36,6 +36,7 @@ class TorchCounter(Counter):
     counts = "2 FLOPs per multiply-add of matmul, conv and attention ops; bias, norms, activations not counted"
     order = 20
     measures_train = True
+    measures_decode = True
 
     def measure(self, prepared, job: CountJob) -> CounterResult:
         import torch
@@ -55,15 +56,18 @@ class TorchCounter(Counter):
             if fake_mode is not None:  # inputs too, so transformers sees traced tensors
                 args, kwargs = _as_fake(fake_mode, args), _as_fake(fake_mode, kwargs)
                 known = _known_inputs(fake_mode, (args, kwargs), prepared.values)
-            with FlopCounterMode(display=False) as mode, _Census(stack, prepared.modules, prepared.model) as census, known:
-                if job.mode == "train":
-                    output = prepared.model(*args, **kwargs)
-                    forward, by_module = mode.get_total_flops(), _by_module(mode, root)
-                    training_loss(output).backward()
-                else:
-                    with _no_grad(prepared.model):
-                        prepared.model(*args, **kwargs)
-                    forward, by_module = mode.get_total_flops(), _by_module(mode, root)
+            with known:
+                if job.mode == "decode":  # the cache is filled before counting starts
+                    kwargs = _prefilled(prepared.model, kwargs, job.inputs.context)
+                with FlopCounterMode(display=False) as mode, _Census(stack, prepared.modules, prepared.model) as census:
+                    if job.mode == "train":
+                        output = prepared.model(*args, **kwargs)
+                        forward, by_module = mode.get_total_flops(), _by_module(mode, root)
+                        training_loss(output).backward()
+                    else:
+                        with _no_grad(prepared.model):
+                            prepared.model(*args, **kwargs)
+                        forward, by_module = mode.get_total_flops(), _by_module(mode, root)
         total = mode.get_total_flops()
         phases = {"forward": forward // NATIVE_PER_MAC, "backward": (total - forward) // NATIVE_PER_MAC}
         records = to_records(exclusive(by_module), prepared.modules, per_mac=NATIVE_PER_MAC)
@@ -139,6 +143,26 @@ def dense_banks(modules, records, choices) -> DenseBanks | None:
     kinds = sorted({f[0] for f in found})
     return DenseBanks(len(found), ", ".join(kinds), found[0][3], found[0][2], found[0][1],
                       sum(f[4] for f in found), sum(f[5] for f in found))
+
+
+def _prefilled(model, kwargs: dict, context: int) -> dict:
+    """``kwargs`` with a key/value cache holding ``context`` tokens, made by
+    running the model on them first (not counted): the step counted next is
+    one of generation."""
+    import torch
+
+    from ..errors import BadInput
+
+    ids = kwargs.get("input_ids")
+    if ids is None or set(kwargs) - {"input_ids", "attention_mask"}:
+        raise BadInput("--mode decode counts a language model's next tokens: the model must take token ids alone")
+    prefix = torch.zeros((ids.shape[0], context), dtype=ids.dtype, device=ids.device)
+    with _no_grad(model):
+        output = model(input_ids=prefix, use_cache=True)
+    cache = getattr(output, "past_key_values", None)
+    if cache is None:
+        raise BadInput(f"--mode decode: {type(model).__name__} returned no key/value cache")
+    return {**kwargs, "past_key_values": cache, "use_cache": True}
 
 
 @contextlib.contextmanager
