@@ -21,6 +21,7 @@ from .check_cmd import check
 from .flops_cmd import flops
 from .list_cmd import list_models
 from .params_cmd import params
+from .scale_cmd import scale
 
 EXIT_INTERNAL = 70
 EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
@@ -36,6 +37,7 @@ app = typer.Typer(
 )
 app.command("params", short_help="Parameters by module, tied weights once, bytes.")(params)
 app.command("flops", short_help="MACs and FLOPs by every counter, reconciled.")(flops)
+app.command("scale", short_help="How the cost grows with the sequence length: polynomial, crossovers.")(scale)
 app.command("check", short_help="CI gate: models against budget limits.")(check)
 app.command("list", short_help="Bundled models and toy nets.")(list_models)
 
@@ -79,6 +81,7 @@ def run(argv: list[str] | None = None) -> int:
     ends the run quietly with 141, as a program killed by SIGPIPE would.
     """
     command = typer.main.get_command(app)
+    argv = optional_values(sys.argv[1:] if argv is None else list(argv))
     try:
         with terminate_on_signals():
             result = command.main(args=argv, prog_name="modelprof", standalone_mode=False)
@@ -105,6 +108,24 @@ def run(argv: list[str] | None = None) -> int:
         detail = shorten(" ".join(str(error).split()), 300)
         return _fail(f"internal error: {type(error).__name__}: {detail} (MODELPROF_DEBUG=1 shows the traceback)", EXIT_INTERNAL)
     return result if isinstance(result, int) else 0
+
+
+# options whose value may be left out (click cannot say so through Typer): option -> (what a value
+# looks like, the value when it is left out). ``scale --plot`` draws in the terminal, ``--plot f.png`` writes a file.
+OPTIONAL_VALUES = {"--plot": ((".png", ".svg", ".pdf", ".jpg", ".jpeg", ".gif", ".eps", ".webp"), "-")}
+
+
+def optional_values(argv: list[str]) -> list[str]:
+    """``argv`` with the implied value after an option given without one."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        out.append(arg)
+        if arg in OPTIONAL_VALUES:
+            suffixes, implied = OPTIONAL_VALUES[arg]
+            following = argv[i + 1] if i + 1 < len(argv) else ""
+            if not following.lower().endswith(suffixes):
+                out.append(implied)
+    return out
 
 
 def _silence_stdout() -> None:

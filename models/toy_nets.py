@@ -92,6 +92,18 @@ class RecurrentNet(nn.Module):
         return self.head(out[:, -1])
 
 
+class SequenceConv(nn.Module):
+    """A convolution along the sequence: [B, n, d] -> [B, n, d], kernel k,
+    'same' padding (odd k), so it costs k·n·d² MACs."""
+
+    def __init__(self, channels: int, kernel_size: int):
+        super().__init__()
+        self.conv = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x.transpose(1, 2)).transpose(1, 2)
+
+
 class SelfAttention(nn.Module):
     """Multi-head self-attention with explicit ``torch.matmul`` score and
     weighted-sum products (no fused kernel), and an output projection."""

@@ -22,6 +22,15 @@ class ToySpec:
     net: str  # class name in modelprof.models.toy_nets
     input_shape: tuple[int, ...]
     hyper: Mapping[str, Any] = field(default_factory=dict)
+    width: tuple[str, ...] = ()  # sequence toys: hyperparameters equal to the width d (the input's last size)
+    complexity: str = ""  # per layer type, after Vaswani et al. 2017, table 1 (n length, d width)
+
+    def at_width(self, d: int) -> "ToySpec":
+        """The same toy with width ``d`` (its input's last size and every width hyperparameter)."""
+        if not self.width:
+            raise ValueError(f"toy:{self.name} has no width to change")
+        hyper = MappingProxyType({**self.hyper, **dict.fromkeys(self.width, d)})
+        return ToySpec(self.name, self.description, self.net, (*self.input_shape[:-1], d), hyper, self.width, self.complexity)
 
     @property
     def model_type(self) -> str:
@@ -32,8 +41,9 @@ class ToySpec:
         return {"model_type": self.model_type, **self.hyper}
 
 
-def _spec(name: str, description: str, net: str, input_shape: tuple[int, ...], **hyper: Any) -> ToySpec:
-    return ToySpec(name, description, net, input_shape, MappingProxyType(hyper))
+def _spec(name: str, description: str, net: str, input_shape: tuple[int, ...], width: tuple[str, ...] = (),
+          complexity: str = "", **hyper: Any) -> ToySpec:
+    return ToySpec(name, description, net, input_shape, MappingProxyType(hyper), width, complexity)
 
 
 TOYS: Mapping[str, ToySpec] = MappingProxyType(
@@ -56,7 +66,7 @@ TOYS: Mapping[str, ToySpec] = MappingProxyType(
             ),
             _spec(
                 "rnn", "2-layer Elman RNN (tanh), 64 -> 128, linear head on the last step",
-                "RecurrentNet", (1, 32, 64), cell="rnn", input_size=64, hidden_size=128,
+                "RecurrentNet", (1, 32, 64), ("input_size", "hidden_size"), "n·d²", cell="rnn", input_size=64, hidden_size=128,
                 num_layers=2, num_classes=10,
             ),
             _spec(
@@ -71,11 +81,15 @@ TOYS: Mapping[str, ToySpec] = MappingProxyType(
             ),
             _spec(
                 "attention", "one multi-head self-attention block written with torch.matmul",
-                "SelfAttention", (1, 64, 256), d_model=256, num_heads=4,
+                "SelfAttention", (1, 64, 256), ("d_model",), "n²·d", d_model=256, num_heads=4,
             ),
             _spec(
                 "local-attention", "restricted self-attention: each token sees a window of r tokens",
-                "LocalAttention", (1, 64, 128), d_model=128, num_heads=4, window=8,
+                "LocalAttention", (1, 64, 128), ("d_model",), "r·n·d", d_model=128, num_heads=4, window=8,
+            ),
+            _spec(
+                "conv1d", "one sequence convolution d -> d, kernel k, padded to keep the length",
+                "SequenceConv", (1, 64, 128), ("channels",), "k·n·d²", channels=128, kernel_size=3,
             ),
             _spec(
                 "transformer", "nn.TransformerEncoder: 2 x nn.TransformerEncoderLayer(d=128, 4 heads, ff 512)",

@@ -80,14 +80,14 @@ class Fit:
         return {name: poly(x) for name, poly in self.parts.items()}
 
 
-def solve(points: Mapping[int, int], degree: int) -> dict[int, Fraction]:
+def solve(points: Mapping[int, int | Fraction], degree: int) -> dict[int, Fraction]:
     """The coefficients of the polynomial of ``degree`` through ``points``
     (exactly ``degree + 1`` distinct x), by Gaussian elimination over the
     rationals."""
     xs = sorted(points)
     if len(xs) != degree + 1:
         raise ValueError(f"a polynomial of degree {degree} needs {degree + 1} points, got {len(xs)}")
-    rows = [[Fraction(x) ** k for k in range(degree + 1)] + [Fraction(points[x])] for x in xs]
+    rows = [[Fraction(x) ** k for k in range(degree + 1)] + [Fraction(points[x])] for x in xs]  # values may be Fractions
     size = degree + 1
     for col in range(size):
         pivot = next(r for r in range(col, size) if rows[r][col] != 0)
@@ -144,3 +144,49 @@ def _as_parts(measured: Mapping[int, Value]) -> dict[str, dict[int, int]]:
         for x in measured:
             points.setdefault(x, 0)
     return parts
+
+
+@dataclass(frozen=True)
+class Bivariate:
+    """An exact polynomial in two sizes: ``terms[(i, j)]`` is the coefficient of x**i * y**j."""
+
+    variables: tuple[str, str]
+    terms: Mapping[tuple[int, int], int]
+    verified_at: tuple[tuple[int, int], ...]
+
+    def __call__(self, x: int, y: int) -> int:
+        return sum(c * x**i * y**j for (i, j), c in self.terms.items())
+
+    def degree(self, variable: int) -> int:
+        """The degree in the first (0) or second (1) variable."""
+        return max((power[variable] for power in self.terms), default=0)
+
+
+def fit_bivariate(
+    measure: Callable[[int, int], int],
+    *,
+    variables: tuple[str, str],
+    degrees: tuple[int, int],
+    xs: Sequence[int],
+    ys: Sequence[int],
+    verify_at: Sequence[tuple[int, int]],
+) -> Bivariate | str:
+    """Exact coefficients of a count in two sizes: fitted in x at each of
+    ``degrees[1] + 1`` values of y, each coefficient then fitted in y, and the
+    whole checked at ``verify_at``. Returns the polynomial, or why none holds."""
+    if len(xs) != degrees[0] + 1 or len(ys) != degrees[1] + 1:
+        raise ValueError("one point per coefficient in each variable")
+    by_y = {y: solve({x: measure(x, y) for x in xs}, degrees[0]) for y in ys}
+    terms: dict[tuple[int, int], int] = {}
+    for i in range(degrees[0] + 1):
+        for j, c in solve({y: by_y[y][i] for y in ys}, degrees[1]).items():
+            if c.denominator != 1:
+                return f"not a polynomial with integer coefficients of degree {degrees} in {variables}"
+            if c:
+                terms[(i, j)] = int(c)
+    poly = Bivariate(variables, terms, tuple(verify_at))
+    for x, y in verify_at:
+        counted = measure(x, y)
+        if counted != poly(x, y):
+            return f"{variables[0]} = {x}, {variables[1]} = {y}: counted {counted:,}, the fit predicts {poly(x, y):,}"
+    return poly

@@ -70,6 +70,40 @@ def meta_session(
         return structure, _drive(child, request, 0.0, on_progress)
 
 
+def meta_sweep(
+    request: SessionRequest, specs: tuple, on_progress: Progress | None = None
+) -> tuple[Structure, list[CounterResult]]:
+    """Build on meta in a child once and run ``request.counters[0]`` (a
+    meta-tensor counter) at each of ``specs`` (InputSpecs): one result per
+    spec, a failure as a failed result. Raises like :func:`meta_session`
+    when the model cannot be built."""
+    _prewarm(request.job)
+    counter = request.counters[0]
+    with Child(_sweep_main, (request, specs)) as child:
+        _report(on_progress, "build", "running", 0.0)
+        try:
+            _, structure = child.receive(request.timeout_s, _ticker(on_progress, "build"))
+        except ChildFailed as failure:
+            raise _build_error(request.job, failure) from None
+        _report(on_progress, "build", "done", child.elapsed)
+        results: list[CounterResult] = []
+        try:
+            for i in range(len(specs)):
+                started = child.elapsed
+                task = f"{counter.name} at {_point(specs[i])}"
+                _report(on_progress, task, "running", 0.0)
+                _, result = child.receive(request.timeout_s + BACKSTOP_S, _ticker(on_progress, task, since=started))
+                results.append(replace(result, seconds=child.elapsed - started))
+                _report(on_progress, task, "done" if result.ok else result.status, child.elapsed - started)
+        except ChildFailed as failure:
+            results += [counter.failed(failure.reason)] * (len(specs) - len(results))
+        return structure, results
+
+
+def _point(spec) -> str:
+    return f"context {spec.context}" if spec.context else f"n = {spec.seq_len}"
+
+
 def cpu_session(request: SessionRequest, on_progress: Progress | None = None) -> dict[str, CounterResult]:
     """Build with real CPU tensors in a child and run each of
     ``request.counters`` in a process forked from it. A model that cannot be
@@ -132,6 +166,24 @@ def _meta_main(send, request: SessionRequest) -> None:
         except Exception as error:  # the tool failed on this model: its column says why
             result = counter.failed(describe(error))
         send(("result", counter.name, result))
+
+
+def _sweep_main(send, arg) -> None:
+    from ..models.inputs import requested_inputs
+    from .counters.harness import prepare_built
+
+    request, specs = arg
+    built = _build(request.job, "meta")
+    send(("structure", _structure(built, request.dtype, None)))
+    counter = request.counters[0]
+    for spec in specs:
+        job = replace(request.job, inputs=spec)
+        try:
+            plan = requested_inputs(job.source, spec) or _model_plan(built, job)
+            result = counter.measure(prepare_built(built, job, plan, "meta"), job)
+        except Exception as error:  # this point failed: its row says why
+            result = counter.failed(describe(error))
+        send(("result", result))
 
 
 def _cpu_main(send, request: SessionRequest) -> None:

@@ -66,3 +66,17 @@ def test_the_hardware_table_reads_datasheet_rows():
     assert all(device.source for device in devices())
     names = [n.lower() for device in devices() for n in device.names]
     assert len(names) == len(set(names))  # a name picks one device
+
+
+def test_a_count_in_two_sizes_is_fitted_exactly():
+    from modelprof.profilers.fitting import fit_bivariate
+
+    # self-attention: 4·n·d² projections + 2·n²·d products
+    poly = fit_bivariate(lambda n, d: 4 * n * d * d + 2 * n * n * d, variables=("n", "d"), degrees=(2, 2),
+                         xs=(1, 2, 3), ys=(1, 2, 3), verify_at=((64, 256), (1000, 7)))
+    assert dict(poly.terms) == {(1, 2): 4, (2, 1): 2}
+    assert (poly.degree(0), poly.degree(1)) == (2, 2)  # n²·d and n·d²: O(n²d + nd²)
+    # a window of 4 keys per query is r·n·d only once n passes it: the check at n = 64 refuses the fit
+    refused = fit_bivariate(lambda n, d: 2 * n * min(n, 4) * d, variables=("n", "d"), degrees=(2, 2),
+                            xs=(1, 2, 3), ys=(1, 2, 3), verify_at=((64, 8),))
+    assert refused == "n = 64, d = 8: counted 4,096, the fit predicts 65,536"

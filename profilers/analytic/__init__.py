@@ -229,6 +229,12 @@ def _discover() -> None:
             importlib.import_module(f"{__name__}.{info.name}")
 
 
+def is_causal(model_type: str) -> bool:
+    """Whether ``model_type``'s family is decoder-only (registered ``causal``)."""
+    _discover()
+    return model_type in _CAUSAL
+
+
 def supported_model_types() -> list[str]:
     _discover()
     return sorted(_FAMILIES)

@@ -3,7 +3,7 @@
 Closed forms per layer type (n positions, width d, kernel k, window r; the
 per-layer complexities of Vaswani et al. 2017, "Attention Is All You Need", table 1):
   linear        rows·d_in·d_out
-  convolution   k²·C_in·C_out per output position ("k n d²")
+  convolution   k²·C_in·C_out per output position (2-D), k·C_in·C_out (1-D: "k n d²")
   recurrent     g·n·(d_in·d + d²) per layer, g gate sets: RNN 1, GRU 3, LSTM 4 ("n d²")
   self-attention 4·n·d² projections + 2·n²·d scores and weighted sum
   restricted attention 4·n·d² + 2·r·n·d (each token attends to r neighbours)
@@ -89,6 +89,16 @@ def recurrent(spec: Spec, b: Builder) -> str:
     with b.group("head on the last step", "head", "B·d·classes", B=batch, d=d, classes=c["num_classes"]):
         b.linear("head", d, c["num_classes"], rows=batch, bias=True)
     return "RecurrentNet"
+
+
+@family("toy:conv1d")
+def sequence_conv(spec: Spec, b: Builder) -> str:
+    c = spec.config
+    batch, n, d = _shape(spec)
+    k = c["kernel_size"]
+    with b.group("sequence convolution ('same' padding)", "conv", "k·B·n·d²", k=k, B=batch, n=n, d=d):
+        b.conv("conv", d, c["channels"], (k,), positions=batch * n, bias=True, type="Conv1d")
+    return "SequenceConv"
 
 
 @family("toy:attention", "toy:local-attention")
