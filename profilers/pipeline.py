@@ -203,13 +203,17 @@ def profile_flops(
     # what the real-tensor counters are fed: the same tensors (a factory's own examples are made again)
     feed = requested if source.kind == "python" else plan
     report = structure.report
-    real = []
+    real, deep = [], []
     for counter in (c for c in runnable if c.real_tensors):
         why = _over_budget(job, plan, report.total, max_memory)
-        if why:
-            results[counter.name] = _skip(counter, why, on_progress)
-        else:
+        if not why:
             real.append(counter)
+        elif _depth_fits(job, plan, report, max_memory):
+            deep.append(counter)
+        else:
+            results[counter.name] = _skip(counter, why, on_progress)
+    if deep:
+        results.update(_count_in_depth(job, tuple(deep), feed, timeout_s, on_progress))
     # a meta-tensor counter that fake tensors cannot carry through the model counts real ones instead
     retry = [c for c in on_meta if fake_tensors_fell_short(results[c.name])]
     for counter in retry:
@@ -311,6 +315,38 @@ def _cannot_run(counter: Counter, job: CountJob) -> str | None:
     if job.mode == "decode" and not counter.measures_decode:
         return "counts a forward pass only, not a step against a key/value cache"
     return None
+
+
+def _reduced_params(report, layers: int, depth: int) -> int:
+    """Parameters of the same model with ``depth`` of its ``layers`` layers
+    (the layer modules' parameters scaled, the rest kept)."""
+    from .layer_parts import locate
+
+    stacked = [m.params for m in report.modules if (where := locate(m.path)) and not where[2]]
+    per_layer = sum(stacked) // layers if stacked else 0
+    return report.total - sum(stacked) + depth * per_layer
+
+
+def _depth_fits(job: CountJob, plan, report, max_memory: int | None) -> bool:
+    """Whether the builds with 1 to 3 layers (see :mod:`depth`) fit where the full model does not."""
+    from .depth import DEPTHS, layer_field
+
+    found = layer_field(dict(job.source.config or {})) if job.source.kind not in ("toy", "python") else None
+    if found is None:
+        return False
+    return _over_budget(job, plan, _reduced_params(report, found[1], max(DEPTHS)), max_memory) is None
+
+
+def _count_in_depth(job: CountJob, counters: tuple, feed, timeout_s: float, on_progress) -> dict[str, CounterResult]:
+    """Real-tensor counts of builds with 1, 2 and 3 layers, extrapolated to the model's depth."""
+    from .depth import DEPTHS, extrapolate, layer_field, with_layers
+
+    field, layers = layer_field(dict(job.source.config))
+    by_depth = {}
+    for depth in DEPTHS:
+        source = replace(job.source, config=with_layers(dict(job.source.config), field, depth))
+        by_depth[depth] = cpu_session(SessionRequest(replace(job, source=source), counters, timeout_s=timeout_s, plan=feed), on_progress)
+    return {c.name: extrapolate({d: by_depth[d][c.name] for d in DEPTHS}, layers) for c in counters}
 
 
 def _over_budget(job: CountJob, plan, params: int, max_memory: int | None) -> str | None:

@@ -1,0 +1,143 @@
+"""Counting at any depth: a stack of identical layers makes every count an
+exact linear function of the layer count L.
+
+A counter that cannot run the full model (its real tensors do not fit) runs
+on builds of the same config with 1, 2 and 3 layers. Every record is then
+checked to be exactly linear in L (the third build verifies the line), and the
+full model's records are rebuilt: what lies outside the stack as counted,
+layer 0 as counted, and every further layer as layer 1 (which the 3-layer
+build shows equal to layer 2). A count that is not linear, or layers that
+differ, refuse the extrapolation with the reason.
+
+Pure Python over :class:`CounterResult` records (no torch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .layer_parts import locate
+from .records import CounterResult
+
+LAYER_FIELDS = ("num_hidden_layers", "n_layer", "num_layers")
+DEPTHS = (1, 2, 3)
+
+
+def layer_field(config: dict | None) -> tuple[str, int] | None:
+    """The config's one layer count (name, L), when it has exactly one and more than 3 layers."""
+    if not config:
+        return None
+    found = [(name, config[name]) for name in LAYER_FIELDS if isinstance(config.get(name), int)]
+    sub_stacks = any(isinstance(v, dict) and any(f in v for f in LAYER_FIELDS) for v in config.values())
+    extra = any(k.startswith("num_decoder_layers") or k == "encoder_layers" for k in config)
+    if len(found) != 1 or sub_stacks or extra or found[0][1] <= max(DEPTHS):
+        return None
+    return found[0]
+
+
+def with_layers(config: dict, field: str, layers: int) -> dict:
+    """The same config with ``layers`` layers (and per-layer lists cut to match)."""
+    reduced = {**config, field: layers}
+    for key in ("layer_types", "moe_layers"):
+        if isinstance(config.get(key), list) and len(config[key]) == config[field]:
+            reduced[key] = config[key][:layers]
+    return reduced
+
+
+def extrapolate(counted: dict[int, CounterResult], layers: int) -> CounterResult:
+    """The full-depth result from results at 1, 2 and 3 layers (see the module docstring)."""
+    first = counted[DEPTHS[0]]
+    failed = next((r for r in counted.values() if not r.ok), None)
+    if failed is not None:
+        return failed
+    stack = _stack(counted[DEPTHS[-1]].records, DEPTHS[-1])
+    if stack is None:
+        return _refused(first, "no stack of numbered layers found in the reduced builds")
+    records = _rebuild({d: counted[d].records for d in DEPTHS}, stack, layers)
+    if isinstance(records, str):
+        return _refused(first, records)
+    uncounted = _rebuild({d: counted[d].uncounted for d in DEPTHS}, stack, layers)
+    owned = _rebuild({d: tuple(_Owned(path, n) for path, n in counted[d].module_params.items()) for d in DEPTHS}, stack, layers)
+    note = (f"extrapolated from builds with 1, 2 and 3 layers: every count is exactly linear in the layer count "
+            f"(the 3-layer build verifies the line), here at {layers} layers")
+    last = counted[DEPTHS[-1]]
+    return replace(
+        last, records=records, uncounted=() if isinstance(uncounted, str) else uncounted,
+        printed=_line(counted, "printed", layers), params=_line(counted, "params", layers),
+        module_params={} if isinstance(owned, str) else {o.path: o.params for o in owned}, idle_modules=(),
+        notes=(*last.notes, note),
+    )
+
+
+def _rebuild(items: dict[int, tuple], stack: str, layers: int) -> tuple | str:
+    """Items (records, or operators seen but not counted) of the full model
+    from those of the reduced builds, or why that cannot be done."""
+    outside = [{_key(item): item for item in items[d] if not _under(item.path, stack)} for d in DEPTHS]
+    if any(o != outside[0] for o in outside[1:]):
+        return "what lies outside the layers changes with the depth"
+    by_layer = {d: _layers(items[d], stack) for d in DEPTHS}
+    zero, one = by_layer[1].get(0, {}), by_layer[2].get(1, {})
+    same = by_layer[2].get(0, {}) == zero == by_layer[3].get(0, {}) and by_layer[3].get(1, {}) == one == by_layer[3].get(2, {})
+    if not same:
+        return "the layers of the reduced builds are not the same from layer 1 on"
+    rebuilt = list(outside[0].values())
+    for i in range(layers):
+        for (suffix, _), item in (zero if i == 0 else one).items():
+            rebuilt.append(replace(item, path=f"{stack}.{i}" + (f".{suffix}" if suffix else "")))
+    return tuple(sorted(rebuilt, key=_key))
+
+
+@dataclass(frozen=True)
+class _Owned:
+    """Parameters a tool attributes to one module (``module_params``), as an item with a path."""
+
+    path: str
+    params: int
+
+
+def _key(item) -> tuple:
+    return (item.path, getattr(item, "op", ""))
+
+
+def _refused(template: CounterResult, why: str) -> CounterResult:
+    return CounterResult(template.counter, template.native_unit, "skipped", f"cannot extrapolate in depth: {why}",
+                         label=template.label)
+
+
+def _stack(records, depth: int) -> str | None:
+    """The container whose numbered children are exactly 0 .. depth-1."""
+    children: dict[str, set[int]] = {}
+    for r in records:
+        where = locate(r.path)
+        if where:
+            children.setdefault(where[0], set()).add(where[1])
+    matches = [name for name, found in children.items() if found == set(range(depth))]
+    return min(matches, key=len) if matches else None
+
+
+def _layers(items, stack: str) -> dict[int, dict]:
+    """Items under each layer of ``stack``, keyed by their path below the layer
+    (the path itself blanked, so layers compare by what they hold)."""
+    found: dict[int, dict] = {}
+    for item in items:
+        if _under(item.path, stack):
+            index, _, suffix = item.path[len(stack) + 1:].partition(".")
+            found.setdefault(int(index), {})[(suffix, getattr(item, "op", ""))] = replace(item, path="")
+    return found
+
+
+def _under(path: str, stack: str) -> bool:
+    rest = path[len(stack) + 1:] if path.startswith(stack + ".") else ""
+    return bool(rest) and rest.split(".")[0].isdigit()
+
+
+def _line(counted: dict[int, CounterResult], attribute: str, layers: int) -> int | None:
+    """A total of the tool's own (its printed figure, its params) on the line
+    through the 1- and 2-layer values, when the 3-layer value lies on it."""
+    values = [getattr(counted[d], attribute) for d in DEPTHS]
+    if any(v is None for v in values):
+        return None
+    slope = values[1] - values[0]
+    if values[2] - values[1] != slope:
+        return None
+    return values[0] + slope * (layers - 1)
