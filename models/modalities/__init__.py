@@ -155,7 +155,7 @@ def plan(facts: ModelFacts, spec) -> Planned:
     main = [facts.main_input] if not facts.accepts or facts.main_input in facts.accepts else []
     wanted = [*main, *sorted(facts.required - {facts.main_input})]
     for name, tower in TOWER_INPUTS.items():
-        if name in facts.accepts and tower in facts.config and name not in wanted:
+        if name in facts.accepts and isinstance(facts.config.get(tower), Mapping) and name not in wanted:  # None: no such tower
             wanted.append(name)
     if is_encoder_decoder(facts.config) and "decoder_input_ids" not in wanted and (
         not facts.accepts or "decoder_input_ids" in facts.accepts
