@@ -139,7 +139,14 @@ def placeholders(rule: PlaceholderRule) -> PlaceholderRule:
 
 
 def placeholder_runs(facts: ModelFacts, planned: Planned) -> list[Placeholders]:
-    return [run for rule in _PLACEHOLDERS if (run := rule(facts, planned)) is not None]
+    """The runs the rules give, one per token: where two rules place the same
+    token (a family's own rule and a general one), the first registered wins."""
+    runs: dict[int, Placeholders] = {}
+    for rule in _PLACEHOLDERS:
+        run = rule(facts, planned)
+        if run is not None:
+            runs.setdefault(run.token, run)
+    return list(runs.values())
 
 
 def builder(facts: ModelFacts, name: str) -> Variant | None:
