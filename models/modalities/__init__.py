@@ -139,7 +139,14 @@ def placeholders(rule: PlaceholderRule) -> PlaceholderRule:
 
 
 def placeholder_runs(facts: ModelFacts, planned: Planned) -> list[Placeholders]:
-    return [run for rule in _PLACEHOLDERS if (run := rule(facts, planned)) is not None]
+    """The runs the rules give, one per token: where two rules place the same
+    token (a family's own rule and a general one), the first registered wins."""
+    runs: dict[int, Placeholders] = {}
+    for rule in _PLACEHOLDERS:
+        run = rule(facts, planned)
+        if run is not None:
+            runs.setdefault(run.token, run)
+    return list(runs.values())
 
 
 def builder(facts: ModelFacts, name: str) -> Variant | None:
@@ -155,7 +162,7 @@ def plan(facts: ModelFacts, spec) -> Planned:
     main = [facts.main_input] if not facts.accepts or facts.main_input in facts.accepts else []
     wanted = [*main, *sorted(facts.required - {facts.main_input})]
     for name, tower in TOWER_INPUTS.items():
-        if name in facts.accepts and tower in facts.config and name not in wanted:
+        if name in facts.accepts and isinstance(facts.config.get(tower), Mapping) and name not in wanted:  # None: no such tower
             wanted.append(name)
     if is_encoder_decoder(facts.config) and "decoder_input_ids" not in wanted and (
         not facts.accepts or "decoder_input_ids" in facts.accepts
