@@ -60,12 +60,15 @@ def extrapolate(counted: dict[int, CounterResult], layers: int) -> CounterResult
     owned = _rebuild({d: tuple(_Owned(path, n) for path, n in counted[d].module_params.items()) for d in DEPTHS}, stack, layers)
     note = (f"extrapolated from builds with 1, 2 and 3 layers: every count is exactly linear in the layer count "
             f"(the 3-layer build verifies the line), here at {layers} layers")
+    # a note that reads the same at every depth holds for the whole model; one with figures of a build does not
+    kept = tuple(n for n in first.notes if all(n in counted[d].notes for d in DEPTHS))
     last = counted[DEPTHS[-1]]
     return replace(
         last, records=records, uncounted=() if isinstance(uncounted, str) else uncounted,
         printed=_line(counted, "printed", layers), params=_line(counted, "params", layers),
+        routed_macs=_line(counted, "routed_macs", layers),
         module_params={} if isinstance(owned, str) else {o.path: o.params for o in owned}, idle_modules=(),
-        notes=(*last.notes, note),
+        notes=(*kept, note),
     )
 
 

@@ -193,6 +193,10 @@ def profile_flops(
             runnable.append(counter)
     on_meta = tuple(c for c in runnable if not c.real_tensors)
     structure = _flops_structure(source, runnable, spec=spec, base=base)
+    if structure is None and _shallow_is_faster(job, runnable):
+        # the parameter tree in closed form, the torch counter on builds with 1 to 3 layers
+        structure = analytic_structure(source, base=base, spec=spec, dtype=None)
+        results.update(_count_in_depth(job, on_meta, requested, timeout_s, on_progress, meta=True))
     if structure is None:
         request = SessionRequest(job, on_meta, timeout_s=timeout_s, plan=requested, plan_inputs=True)
         structure, counted = meta_session(request, on_progress)
@@ -337,15 +341,38 @@ def _depth_fits(job: CountJob, plan, report, max_memory: int | None) -> bool:
     return _over_budget(job, plan, _reduced_params(report, found[1], max(DEPTHS)), max_memory) is None
 
 
-def _count_in_depth(job: CountJob, counters: tuple, feed, timeout_s: float, on_progress) -> dict[str, CounterResult]:
-    """Real-tensor counts of builds with 1, 2 and 3 layers, extrapolated to the model's depth."""
+SHALLOW_LAYERS = 24  # from this depth on, three builds of 1 to 3 layers cost less than the whole model's build
+
+
+def _shallow_is_faster(job: CountJob, counters) -> bool:
+    """Whether only meta-tensor counters run on a deep model the analytic
+    counter knows (its closed forms give the parameter tree without a build)."""
+    from .analytic import Unsupported
+    from .depth import layer_field
+
+    if job.source.kind in ("toy", "python") or any(c.real_tensors for c in counters) or job.mode == "decode":
+        return False
+    found = layer_field(dict(job.source.config or {}))
+    if found is None or found[1] < SHALLOW_LAYERS:
+        return False
+    try:
+        _analysis(job.source, base=job.base, spec=job.inputs)
+    except Unsupported:
+        return False
+    return True
+
+
+def _count_in_depth(job: CountJob, counters: tuple, feed, timeout_s: float, on_progress, meta: bool = False) -> dict[str, CounterResult]:
+    """Counts of builds with 1, 2 and 3 layers (on meta, or with real CPU
+    tensors), extrapolated to the model's depth (see :mod:`depth`)."""
     from .depth import DEPTHS, extrapolate, layer_field, with_layers
 
     field, layers = layer_field(dict(job.source.config))
     by_depth = {}
     for depth in DEPTHS:
         source = replace(job.source, config=with_layers(dict(job.source.config), field, depth))
-        by_depth[depth] = cpu_session(SessionRequest(replace(job, source=source), counters, timeout_s=timeout_s, plan=feed), on_progress)
+        request = SessionRequest(replace(job, source=source), counters, timeout_s=timeout_s, plan=feed, plan_inputs=meta)
+        by_depth[depth] = meta_session(request, on_progress)[1] if meta else cpu_session(request, on_progress)
     return {c.name: extrapolate({d: by_depth[d][c.name] for d in DEPTHS}, layers) for c in counters}
 
 

@@ -23,7 +23,7 @@ from . import Counter, CountJob, register
 
 NATIVE_PER_MAC = 2
 CHOICES_NOTE = (
-    "fake tensors have no values to choose by: {} top-k / arg-max choice(s) (routers, selections) were made "
+    "fake tensors have no values to choose by: top-k / arg-max choices (routers, selections) were made "
     "in rotation, so each token goes to k distinct experts and every expert gets an equal share"
 )
 
@@ -80,7 +80,7 @@ class TorchCounter(Counter):
         notes = (idle_note(idle, prepared.modules),) if idle else ()
         choices = getattr(known, "choices", [])
         if choices:
-            notes += (CHOICES_NOTE.format(len(choices)),)
+            notes += (CHOICES_NOTE,)
         routed = dense_banks(prepared.modules, records, choices) if job.mode == "forward" else None
         if routed is not None:
             notes += (routed.note(sum(r.macs for r in records)),)
