@@ -101,7 +101,7 @@ _BUILDERS: dict[str, list[Variant]] = {}
 # inputs of the towers a model may have, by the config fields that say it has one, planned before
 # token ids (which may hold their placeholders)
 TOWER_INPUTS = {"pixel_values": ("vision_config",), "input_features": ("audio_config", "speech_config"),
-                "input_values": ("audio_config",)}
+                "input_values": ("audio_config",), "audio_prompt_latents": ("audio_prompt_token_id",)}
 TOKEN_INPUTS = ("input_ids", "decoder_input_ids", "attention_mask", "token_type_ids")  # planned last
 
 
@@ -210,10 +210,9 @@ def is_vision(config: Mapping) -> bool:
 
 
 def takes_audio(config: Mapping) -> bool:
-    """Whether the config describes sound input (an audio tower, mel bins, a waveform front end)."""
-    return "audio_config" in config or any(
-        key in config for key in ("num_mel_bins", "input_feat_per_channel", "feat_extract_norm", "conv_dim", "sampling_rate")
-    )
+    """Whether the config describes sound input: an audio tower, or a sound
+    front end in the config or a sub-config (see :func:`audio.describes_sound`)."""
+    return "audio_config" in config or audio.describes_sound(config)
 
 
 def is_encoder_decoder(config: Mapping) -> bool:
