@@ -46,11 +46,12 @@ def audio_seconds(spec) -> float:
 
 
 def configs(config: Mapping) -> Iterator[Mapping]:
-    """The config's ``audio_config``, the config itself, then every other
-    sub-config, depth first: where a sound front end may be described."""
+    """The config's ``audio_config`` (and its own sub-configs), the config
+    itself, then every other sub-config, depth first: where a sound front
+    end may be described."""
     audio = config.get("audio_config")
     if isinstance(audio, Mapping):
-        yield audio
+        yield from configs(audio)
     yield config
     for name, value in config.items():
         if isinstance(value, Mapping) and name != "audio_config":
@@ -207,9 +208,10 @@ def features(facts: ModelFacts, spec) -> Features:
         rows = math.ceil(mel_frames(spec) / stride)
         return Features((batch, rows, width), rows, f"{seconds:g} s of audio as {rows:,} rows of {width} values ({how})")
     if any(sound.get(f) is not None for f in FRAMES_FIRST_FIELDS):
-        frames = mel_frames(spec, sound.get("subsampling_factor") or 1)
-        width = mels * (sound.get("input_channels") or 1)
-        return Features((batch, frames, width), frames, f"{seconds:g} s of audio as {frames:,} frames of {width} mel bins (frames first)")
+        multiple = sound.get("subsampling_factor") or 1
+        frames, width = mel_frames(spec, multiple), mels * (sound.get("input_channels") or 1)
+        padded = f", padded to a multiple of {multiple}" if frames != mel_frames(spec) else ""
+        return Features((batch, frames, width), frames, f"{seconds:g} s of audio as {frames:,} frames of {width} mel bins (frames first{padded})")
     frames = mel_frames(spec, 2 * (sound.get("n_window") or 0) or 1)
     return Features((batch, mels, frames), frames, f"{seconds:g} s of audio as {mels} mel bins x {frames:,} frames")
 
