@@ -47,6 +47,7 @@ class ModelFacts:
     accepts: frozenset = frozenset()  # forward parameters; empty when unknown
     required: frozenset = frozenset()  # forward parameters without a default
     image_tokens: int | None = None  # image features per image, measured on the model (vision-language models)
+    derived: Mapping = field(default_factory=dict)  # sizes the config class derives from its fields (see derived_sizes)
 
     def sub(self, name: str) -> Mapping:
         """A sub-config as a dict, or the config itself when it has none of that name."""
@@ -97,8 +98,10 @@ class Variant:
 
 
 _BUILDERS: dict[str, list[Variant]] = {}
-# inputs of the towers a model may have, planned before token ids (which may hold their placeholders)
-TOWER_INPUTS = {"pixel_values": "vision_config", "input_features": "audio_config", "input_values": "audio_config"}
+# inputs of the towers a model may have, by the config fields that say it has one, planned before
+# token ids (which may hold their placeholders)
+TOWER_INPUTS = {"pixel_values": ("vision_config",), "input_features": ("audio_config", "speech_config"),
+                "input_values": ("audio_config",), "audio_prompt_latents": ("audio_prompt_token_id",)}
 TOKEN_INPUTS = ("input_ids", "decoder_input_ids", "attention_mask", "token_type_ids")  # planned last
 
 
@@ -161,8 +164,8 @@ def plan(facts: ModelFacts, spec) -> Planned:
     """The tensors ``facts``' model is fed under ``spec`` (an InputSpec)."""
     main = [facts.main_input] if not facts.accepts or facts.main_input in facts.accepts else []
     wanted = [*main, *sorted(facts.required - {facts.main_input})]
-    for name, tower in TOWER_INPUTS.items():
-        if name in facts.accepts and isinstance(facts.config.get(tower), Mapping) and name not in wanted:  # None: no such tower
+    for name, towers in TOWER_INPUTS.items():  # a sub-config of None: no such tower
+        if name in facts.accepts and any(isinstance(facts.config.get(t), Mapping) for t in towers) and name not in wanted:
             wanted.append(name)
     if is_encoder_decoder(facts.config) and "decoder_input_ids" not in wanted and (
         not facts.accepts or "decoder_input_ids" in facts.accepts
@@ -189,7 +192,24 @@ def facts_from_model(model, config: Mapping) -> ModelFacts:
     named = [p for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     required = frozenset(p.name for p in named if p.default is inspect.Parameter.empty)
     main = getattr(model, "main_input_name", None) or facts_from_config(config).main_input
-    return ModelFacts(config, main, frozenset(p.name for p in named), required)
+    derived = derived_sizes(model.config) if hasattr(model, "config") else {}
+    return ModelFacts(config, main, frozenset(p.name for p in named), required, derived=derived)
+
+
+def derived_sizes(config) -> dict:
+    """The numbers a config class computes from its fields, by the names of
+    its public properties (``MimiConfig.frame_rate``, a codec's latent frames
+    per second); the fields themselves are in the config dict."""
+    sizes = {}
+    for name in dir(type(config)):
+        if not name.startswith("_") and isinstance(getattr(type(config), name, None), property):
+            try:
+                value = getattr(config, name)
+            except Exception:  # noqa: BLE001 - a property that needs what this config lacks says nothing
+                continue
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                sizes[name] = value
+    return sizes
 
 
 def is_vision(config: Mapping) -> bool:
@@ -197,10 +217,9 @@ def is_vision(config: Mapping) -> bool:
 
 
 def takes_audio(config: Mapping) -> bool:
-    """Whether the config describes sound input (an audio tower, mel bins, a waveform front end)."""
-    return "audio_config" in config or any(
-        key in config for key in ("num_mel_bins", "input_feat_per_channel", "feat_extract_norm", "conv_dim", "sampling_rate")
-    )
+    """Whether the config describes sound input: an audio tower, or a sound
+    front end in the config or a sub-config (see :func:`audio.describes_sound`)."""
+    return "audio_config" in config or audio.describes_sound(config)
 
 
 def is_encoder_decoder(config: Mapping) -> bool:

@@ -259,7 +259,9 @@ class _MetaConstants(TorchFunctionMode):
 
     - ``torch.tensor(data, device="meta")`` under fake tensors makes a plain
       meta tensor, whose values are lost and whose ``.tolist()`` fails: make
-      it on the CPU and move it, so the move passes :class:`KnownValues`;
+      it on the CPU and move it, so the move passes :class:`KnownValues`
+      (tensors in a list ``data``, which it reads where no mode sees, are
+      read here first: a list of lengths built in a loop);
     - ``f"{t}"`` of a fake scalar prints its repr: format its value instead
       (``f"expert_{index}"`` names a module), when it is known.
     """
@@ -268,6 +270,8 @@ class _MetaConstants(TorchFunctionMode):
         kwargs = kwargs or {}
         device = kwargs.get("device")
         if func in (torch.tensor, torch.as_tensor) and device is not None and torch.device(device).type == "meta":
+            if args and isinstance(args[0], (list, tuple)):  # tensors in a list are read below the modes: read them here
+                args = (tree_map(lambda x: x.tolist() if isinstance(x, torch.Tensor) else x, args[0]), *args[1:])
             return func(*args, **{**kwargs, "device": "cpu"}).to(device)
         if func is torch.Tensor.__format__ and args[0].dim() == 0 and args[0].is_meta:
             try:
