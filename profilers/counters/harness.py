@@ -103,7 +103,7 @@ def bank_size(params) -> tuple[int, int]:
     E experts' weights ([E, ...] >= 3-D, biases [E, ...]), else (0, 0)."""
     params = list(params)
     stacks = [p for p in params if p.dim() >= 3]
-    leading = {p.shape[0] for p in params}
+    leading = {p.shape[0] if p.dim() else None for p in params}  # a scalar (CLIP's logit_scale) is no stack
     if not stacks or len(leading) != 1:
         return 0, 0
     return leading.pop(), sum(p.numel() for p in stacks)
