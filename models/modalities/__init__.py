@@ -182,6 +182,8 @@ def facts_from_model(model, config: Mapping) -> ModelFacts:
     named = [p for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     required = frozenset(p.name for p in named if p.default is inspect.Parameter.empty)
     main = getattr(model, "main_input_name", None) or facts_from_config(config).main_input
+    if isinstance(main, (list, tuple)):  # several main inputs (OneFormer: images and a task): the first leads, all are fed
+        main, required = main[0], required | frozenset(main)
     return ModelFacts(config, main, frozenset(p.name for p in named), required)
 
 
