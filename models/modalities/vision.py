@@ -7,11 +7,22 @@ from typing import Mapping
 from . import ModelFacts, Planned, TensorPlan, builds
 
 
+DEFAULT_IMAGE_SIZE = 224  # the ImageNet side, for a config that names none
+
+
+def native_size(vision: Mapping):
+    """The image size the config was made for (an int or a pair): the vision
+    config's ``image_size``, else its backbone's (a SAM 2 or DETR-style model
+    whose feature sizes follow the backbone's input), else None."""
+    backbone = vision.get("backbone_config")
+    return vision.get("image_size") or (backbone.get("image_size") if isinstance(backbone, Mapping) else None)
+
+
 def image_side(vision: Mapping, spec) -> tuple[int, int]:
-    """(height, width) at ``--image-size`` or the config's (an int or a pair)."""
+    """(height, width) at ``--image-size`` or the config's (see :func:`native_size`), else 224."""
     if spec.image_size:
         return spec.image_size, spec.image_size
-    size = vision.get("image_size") or 224
+    size = native_size(vision) or DEFAULT_IMAGE_SIZE
     if isinstance(size, (list, tuple)):
         return int(size[0]), int(size[-1])
     return int(size), int(size)
@@ -24,7 +35,7 @@ def pixel_values(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     vision = facts.sub("vision_config")
     height, width = image_side(vision, spec)
     channels = vision.get("num_channels", 3)
-    native = vision.get("image_size")
+    native = native_size(vision)
     if spec.image_size and native and spec.image_size != (native if isinstance(native, int) else native[0]):
         planned.options["interpolate_pos_encoding"] = True  # another resolution than trained: interpolate positions
     frames = vision.get("num_frames")
