@@ -97,8 +97,10 @@ class Variant:
 
 
 _BUILDERS: dict[str, list[Variant]] = {}
-# inputs of the towers a model may have, planned before token ids (which may hold their placeholders)
-TOWER_INPUTS = {"pixel_values": "vision_config", "input_features": "audio_config", "input_values": "audio_config"}
+# inputs of the towers a model may have (towers before token ids, which may hold their placeholders);
+# a text tower's ids matter where the model's main input is another (SAM 3's text prompt beside its image)
+TOWER_INPUTS = {"pixel_values": "vision_config", "input_features": "audio_config", "input_values": "audio_config",
+                "input_ids": "text_config"}
 TOKEN_INPUTS = ("input_ids", "decoder_input_ids", "attention_mask", "token_type_ids")  # planned last
 
 
@@ -181,10 +183,13 @@ def facts_from_model(model, config: Mapping) -> ModelFacts:
     parameters = inspect.signature(model.forward).parameters.values()
     named = [p for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     required = frozenset(p.name for p in named if p.default is inspect.Parameter.empty)
+    accepts = frozenset(p.name for p in named)
     main = getattr(model, "main_input_name", None) or facts_from_config(config).main_input
     if isinstance(main, (list, tuple)):  # several main inputs (OneFormer: images and a task): the first leads, all are fed
         main, required = main[0], required | frozenset(main)
-    return ModelFacts(config, main, frozenset(p.name for p in named), required)
+    if accepts and main not in accepts:  # a name inherited from the family's base class (a text tower "reading pixel_values")
+        main = facts_from_config(config).main_input
+    return ModelFacts(config, main, accepts, required)
 
 
 def is_vision(config: Mapping) -> bool:
