@@ -6,15 +6,22 @@ from __future__ import annotations
 from . import ModelFacts, Planned, TensorPlan, builds
 from .vision import pixel_values
 
-# SAM-style prompt encoders embed points (with their labels) and boxes as sparse tokens, a mask as a dense map
-PROMPT_INPUTS = ("input_points", "input_labels", "input_boxes", "input_masks")
-FOREGROUND = 1  # a point label: the point lies on the object (0: background, -1: not a point, -10: padding)
+# what SAM-style prompt encoders embed: points (with their labels) and boxes as sparse tokens, a mask as a dense
+# map; SAM 3's geometry encoder takes labelled boxes beside its text prompt
+PROMPT_INPUTS = ("input_points", "input_labels", "input_boxes", "input_boxes_labels", "input_masks")
+POSITIVE = 1  # a point or box label: on the object (0: background, -1: not a point, -10: padding)
 MASK_SCALE = 4  # a mask prompt is 4x the image embedding's side (SAM's mask encoder downsamples it 4x)
 
 
 def takes_prompts(facts: ModelFacts) -> bool:
-    """A SAM-style forward: points, labels, boxes and masks beside the image."""
-    return set(PROMPT_INPUTS) <= facts.accepts
+    """A promptable segmenter: its forward takes boxes beside the image."""
+    return "input_boxes" in facts.accepts
+
+
+def normalised_boxes(facts: ModelFacts) -> bool:
+    """SAM 3's boxes are labelled and normalised (cx, cy, w, h) in [0, 1];
+    SAM's and SAM 2's are (x1, y1, x2, y2) in pixels of the prompt frame."""
+    return "input_boxes_labels" in facts.accepts
 
 
 def prompt_frame(facts: ModelFacts) -> tuple[int, int]:
@@ -30,14 +37,12 @@ def prompt_frame(facts: ModelFacts) -> tuple[int, int]:
 @builds("pixel_values", "vision", when=takes_prompts)
 def prompted_image(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """The image (see :func:`.vision.pixel_values`) with one prompt of each
-    kind the prompt encoder embeds, so every part of it runs: one foreground
-    point, one box and one mask (a previous prediction's low-resolution logits)."""
+    kind the forward takes, so every part of the prompt encoder runs: a
+    positive point, a box covering the image, a mask (a previous prediction's
+    low-resolution logits)."""
     image = pixel_values(facts, spec, planned)
-    for name in PROMPT_INPUTS:
-        planned.add(name)
-    side, embedding = prompt_frame(facts)
-    mask = MASK_SCALE * embedding
-    planned.notes.append(f"prompts per image: 1 point, 1 box and a {mask}x{mask} mask (coordinates in a {side}x{side} frame)")
+    prompts = [name for name in PROMPT_INPUTS if planned.add(name) is not None]
+    planned.notes.append(f"prompts per image: one of each kind ({', '.join(prompts)})")
     return image
 
 
@@ -50,15 +55,24 @@ def input_points(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
 
 @builds("input_labels", "vision")
 def input_labels(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
-    """A label per point [B, 1, 1]: foreground."""
-    return TensorPlan((spec.batch, 1, 1), "int64", values=(FOREGROUND,) * spec.batch)
+    """A label per point [B, 1, 1]: positive."""
+    return TensorPlan((spec.batch, 1, 1), "int64", values=(POSITIVE,) * spec.batch)
 
 
 @builds("input_boxes", "vision")
 def input_boxes(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
-    """Boxes [B, 1 box, (x1, y1, x2, y2)]: the whole prompt frame (one box per point's mask)."""
+    """Boxes [B, 1 box, 4] around the whole image: (0.5, 0.5, 1, 1) normalised
+    or (0, 0, side, side) in pixels (see :func:`normalised_boxes`); one box per point's mask."""
+    if normalised_boxes(facts):
+        return TensorPlan((spec.batch, 1, 4), "float32", values=(0.5, 0.5, 1.0, 1.0) * spec.batch)
     side, _ = prompt_frame(facts)
     return TensorPlan((spec.batch, 1, 4), "float32", values=(0, 0, side, side) * spec.batch)
+
+
+@builds("input_boxes_labels", "vision")
+def input_boxes_labels(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """A label per box [B, 1]: positive."""
+    return TensorPlan((spec.batch, 1), "int64", values=(POSITIVE,) * spec.batch)
 
 
 @builds("input_masks", "vision")
