@@ -1,10 +1,11 @@
-"""Prompts beside an image: what promptable and task-conditioned models take
-with their pixels (SAM's point, box and mask prompts; OneFormer's task)."""
+"""Prompts beside an image: what promptable, in-context and task-conditioned
+models take with their pixels (SAM's point, box and mask prompts, SegGPT's
+example image and mask, OneFormer's task)."""
 
 from __future__ import annotations
 
 from . import ModelFacts, Planned, TensorPlan, builds
-from .vision import pixel_values
+from .vision import image_side, pixel_values
 
 # what SAM-style prompt encoders embed: points (with their labels) and boxes as sparse tokens, a mask as a dense
 # map; SAM 3's geometry encoder takes labelled boxes beside its text prompt
@@ -80,6 +81,44 @@ def input_masks(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """Mask logits [B, 1, 4e, 4e] for an image embedding e on a side."""
     _, embedding = prompt_frame(facts)
     return TensorPlan((spec.batch, 1, MASK_SCALE * embedding, MASK_SCALE * embedding), "float32")
+
+
+def takes_example(facts: ModelFacts) -> bool:
+    """An in-context segmenter (SegGPT): an example image and its mask show the task."""
+    return "prompt_pixel_values" in facts.accepts
+
+
+def example_part(facts: ModelFacts, spec) -> TensorPlan:
+    """One of the three images [B, C, H/2, W] of an in-context segmenter,
+    which stacks the example above the image into one (H, W) input: the
+    config's ``image_size`` (SegGPT: 896 x 448, two 448 x 448 images) or
+    ``--image-size``."""
+    height, width = image_side(facts.config, spec)
+    return TensorPlan((spec.batch, facts.config.get("num_channels", 3), height // 2, width), "float32")
+
+
+@builds("pixel_values", "vision", when=takes_example)
+def example_query(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """The image to segment (see :func:`example_part`). The model runs two
+    stacks, the images and the masks, each (2·H/2)/p x W/p patches."""
+    part = example_part(facts, spec)
+    _, _, height, width = part.shape
+    patch = facts.config.get("patch_size") or 16
+    planned.tokens += spec.batch * 2 * (2 * height // patch) * (width // patch)
+    planned.notes.append(f"in-context prompt: an example image and its mask, each {height}x{width} like the image")
+    return part
+
+
+@builds("prompt_pixel_values", "vision")
+def prompt_pixel_values(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """The example image (see :func:`example_part`)."""
+    return example_part(facts, spec)
+
+
+@builds("prompt_masks", "vision")
+def prompt_masks(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """The example's mask, as an image of its classes' colours (see :func:`example_part`)."""
+    return example_part(facts, spec)
 
 
 @builds("task_inputs", "text")
