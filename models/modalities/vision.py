@@ -13,9 +13,22 @@ DEFAULT_IMAGE_SIZE = 224  # the ImageNet side, for a config that names none
 def native_size(vision: Mapping):
     """The image size the config was made for (an int or a pair): the vision
     config's ``image_size``, else its backbone's (a SAM 2 or DETR-style model
-    whose feature sizes follow the backbone's input), else None."""
+    whose feature sizes follow the backbone's input), else the side a
+    multi-scale patch encoder needs (see :func:`multiscale_side`), else None."""
     backbone = vision.get("backbone_config")
-    return vision.get("image_size") or (backbone.get("image_size") if isinstance(backbone, Mapping) else None)
+    backbone_size = backbone.get("image_size") if isinstance(backbone, Mapping) else None
+    return vision.get("image_size") or backbone_size or multiscale_side(vision)
+
+
+def multiscale_side(vision: Mapping) -> int | None:
+    """A model that cuts patches of ``patch_size`` pixels from its image
+    scaled by each of ``scaled_images_ratios`` needs the smallest scale to
+    hold one patch: patch_size / min(ratios) (DepthPro: 384 / 0.25 = 1536,
+    its image processor's size)."""
+    ratios, patch = vision.get("scaled_images_ratios"), vision.get("patch_size")
+    if not ratios or not isinstance(patch, int):
+        return None
+    return round(patch / min(ratios))
 
 
 def image_side(vision: Mapping, spec) -> tuple[int, int]:
