@@ -40,13 +40,14 @@ class TensorPlan:
 @dataclass(frozen=True)
 class ModelFacts:
     """What the planner knows of a model: its config (sub-configs as dicts),
-    main input and forward signature."""
+    main input, forward signature and the tasks transformers lists it for."""
 
     config: Mapping
     main_input: str
     accepts: frozenset = frozenset()  # forward parameters; empty when unknown
     required: frozenset = frozenset()  # forward parameters without a default
     image_tokens: int | None = None  # image features per image, measured on the model (vision-language models)
+    tasks: frozenset = frozenset()  # transformers' auto-class tasks of its model type ("keypoint_matching", ...)
 
     def sub(self, name: str) -> Mapping:
         """A sub-config as a dict, or the config itself when it has none of that name."""
@@ -189,7 +190,22 @@ def facts_from_model(model, config: Mapping) -> ModelFacts:
         main, required = main[0], required | frozenset(main)
     if accepts and main not in accepts:  # a name inherited from the family's base class (a text tower "reading pixel_values")
         main = facts_from_config(config).main_input
-    return ModelFacts(config, main, accepts, required)
+    return ModelFacts(config, main, accepts, required, tasks=transformers_tasks(config.get("model_type", "")))
+
+
+def transformers_tasks(model_type: str) -> frozenset:
+    """The tasks whose auto class transformers maps ``model_type`` to, from
+    its ``MODEL_FOR_<TASK>_MAPPING_NAMES`` tables ("keypoint_matching",
+    "object_detection", ...): what a forward signature alone does not say
+    (a keypoint matcher's ``pixel_values`` are image pairs)."""
+    from transformers.models.auto import modeling_auto
+
+    prefix, suffix = "MODEL_FOR_", "_MAPPING_NAMES"
+    return frozenset(
+        name.removeprefix(prefix).removesuffix(suffix).lower()
+        for name, table in vars(modeling_auto).items()
+        if name.startswith(prefix) and name.endswith(suffix) and model_type in table
+    )
 
 
 def is_vision(config: Mapping) -> bool:
