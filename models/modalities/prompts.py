@@ -1,6 +1,7 @@
-"""Prompts beside an image: what promptable, in-context and task-conditioned
-models take with their pixels (SAM's point, box and mask prompts, SegGPT's
-example image and mask, OneFormer's task)."""
+"""Prompts beside an image: what promptable, in-context, matching and
+task-conditioned models take with their pixels (SAM's point, box and mask
+prompts, SegGPT's example image and mask, a keypoint matcher's second image,
+OneFormer's task)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from .vision import image_side, pixel_values
 PROMPT_INPUTS = ("input_points", "input_labels", "input_boxes", "input_boxes_labels", "input_masks")
 POSITIVE = 1  # a point or box label: on the object (0: background, -1: not a point, -10: padding)
 MASK_SCALE = 4  # a mask prompt is 4x the image embedding's side (SAM's mask encoder downsamples it 4x)
+# (height, width) the keypoint matchers' image processors resize to (SuperPoint, SuperGlue, LightGlue, EfficientLoFTR)
+MATCHING_IMAGE = (480, 640)
 
 
 def takes_prompts(facts: ModelFacts) -> bool:
@@ -119,6 +122,24 @@ def prompt_pixel_values(facts: ModelFacts, spec, planned: Planned) -> TensorPlan
 def prompt_masks(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """The example's mask, as an image of its classes' colours (see :func:`example_part`)."""
     return example_part(facts, spec)
+
+
+def matches_pairs(facts: ModelFacts) -> bool:
+    """A keypoint matcher (transformers' keypoint-matching task): it finds
+    the same points in two images."""
+    return "keypoint_matching" in facts.tasks
+
+
+@builds("pixel_values", "vision", when=matches_pairs)
+def image_pairs(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """Pairs of images [B, 2, 3, H, W]: 480 x 640 as the matchers' image
+    processors make them (grayscale in 3 channels), or ``--image-size``.
+    Tokens: the positions of both images' 1/8-resolution feature maps, which
+    the matchers attend over (SuperPoint's 8x8 cells, LoFTR's coarse level)."""
+    height, width = (spec.image_size, spec.image_size) if spec.image_size else MATCHING_IMAGE
+    planned.tokens += spec.batch * 2 * (height // 8) * (width // 8)
+    planned.notes.append(f"pixel_values: {spec.batch} pair(s) of {height}x{width} images to match")
+    return TensorPlan((spec.batch, 2, 3, height, width), "float32")
 
 
 @builds("task_inputs", "text")
