@@ -124,6 +124,7 @@ def _build_hf(source: ModelSource, *, device: str, base: bool, attn: str | None,
                 build = lambda: model_class._from_config(config, **native_kwargs)  # noqa: E731
         with torch.device(device), _uninitialised_weights(device):
             module = build()
+        _gather_parameters(module, device)
     except BadInput:
         raise
     except Exception as error:  # transformers rejects the config
@@ -159,6 +160,23 @@ def _remote_auto_class(raw: dict, base: bool, notes: list[str]) -> str:
 
 def _code_location(source: ModelSource) -> str:
     return str(source.local_dir) if source.local_dir is not None else source.name
+
+
+def _gather_parameters(module, device: str) -> None:
+    """Move onto ``device`` the parameters the build left elsewhere: the
+    legacy constructor ``torch.Tensor(n, d)`` ignores the device context, so
+    ``nn.Parameter(torch.Tensor(...))`` (GroundingDINO's and OneFormer's
+    ``level_embed``) lands on the CPU in a meta model, and fake tensors
+    refuse to mix the two. A parameter shared by several modules stays shared."""
+    import torch
+
+    moved: dict[int, torch.nn.Parameter] = {}
+    for owner in module.modules():
+        for name, parameter in list(owner._parameters.items()):
+            if parameter is not None and parameter.device.type != device:
+                if id(parameter) not in moved:
+                    moved[id(parameter)] = torch.nn.Parameter(parameter.to(device), parameter.requires_grad)
+                owner._parameters[name] = moved[id(parameter)]
 
 
 def _uninitialised_weights(device: str):

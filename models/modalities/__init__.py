@@ -40,7 +40,7 @@ class TensorPlan:
 @dataclass(frozen=True)
 class ModelFacts:
     """What the planner knows of a model: its config (sub-configs as dicts),
-    main input and forward signature."""
+    main input, forward signature and the tasks transformers lists it for."""
 
     config: Mapping
     main_input: str
@@ -48,6 +48,7 @@ class ModelFacts:
     required: frozenset = frozenset()  # forward parameters without a default
     image_tokens: int | None = None  # image features per image, measured on the model (vision-language models)
     derived: Mapping = field(default_factory=dict)  # sizes the config class derives from its fields (see derived_sizes)
+    tasks: frozenset = frozenset()  # transformers' auto-class tasks of its model type ("keypoint_matching", ...)
 
     def sub(self, name: str) -> Mapping:
         """A sub-config as a dict, or the config itself when it has none of that name."""
@@ -99,9 +100,11 @@ class Variant:
 
 _BUILDERS: dict[str, list[Variant]] = {}
 # inputs of the towers a model may have, by the config fields that say it has one, planned before
-# token ids (which may hold their placeholders)
+# token ids (which may hold their placeholders); a text tower's ids matter where the model's main
+# input is another (SAM 3's text prompt beside its image)
 TOWER_INPUTS = {"pixel_values": ("vision_config",), "input_features": ("audio_config", "speech_config"),
-                "input_values": ("audio_config",), "audio_prompt_latents": ("audio_prompt_token_id",)}
+                "input_values": ("audio_config",), "audio_prompt_latents": ("audio_prompt_token_id",),
+                "input_ids": ("text_config",)}
 TOKEN_INPUTS = ("input_ids", "decoder_input_ids", "attention_mask", "token_type_ids")  # planned last
 
 
@@ -191,9 +194,14 @@ def facts_from_model(model, config: Mapping) -> ModelFacts:
     parameters = inspect.signature(model.forward).parameters.values()
     named = [p for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     required = frozenset(p.name for p in named if p.default is inspect.Parameter.empty)
+    accepts = frozenset(p.name for p in named)
     main = getattr(model, "main_input_name", None) or facts_from_config(config).main_input
+    if isinstance(main, (list, tuple)):  # several main inputs (OneFormer: images and a task): the first leads, all are fed
+        main, required = main[0], required | frozenset(main)
+    if accepts and main not in accepts:  # a name inherited from the family's base class (a text tower "reading pixel_values")
+        main = facts_from_config(config).main_input
     derived = derived_sizes(model.config) if hasattr(model, "config") else {}
-    return ModelFacts(config, main, frozenset(p.name for p in named), required, derived=derived)
+    return ModelFacts(config, main, accepts, required, derived=derived, tasks=transformers_tasks(config.get("model_type", "")))
 
 
 def derived_sizes(config) -> dict:
@@ -212,6 +220,21 @@ def derived_sizes(config) -> dict:
     return sizes
 
 
+def transformers_tasks(model_type: str) -> frozenset:
+    """The tasks whose auto class transformers maps ``model_type`` to, from
+    its ``MODEL_FOR_<TASK>_MAPPING_NAMES`` tables ("keypoint_matching",
+    "object_detection", ...): what a forward signature alone does not say
+    (a keypoint matcher's ``pixel_values`` are image pairs)."""
+    from transformers.models.auto import modeling_auto
+
+    prefix, suffix = "MODEL_FOR_", "_MAPPING_NAMES"
+    return frozenset(
+        name.removeprefix(prefix).removesuffix(suffix).lower()
+        for name, table in vars(modeling_auto).items()
+        if name.startswith(prefix) and name.endswith(suffix) and model_type in table
+    )
+
+
 def is_vision(config: Mapping) -> bool:
     return config.get("model_type", "") in VISION_TYPES or "image_size" in config and "vocab_size" not in config
 
@@ -227,4 +250,4 @@ def is_encoder_decoder(config: Mapping) -> bool:
 
 
 # each module registers its builders; among the ``when`` variants of one input, the first imported is tried first
-from . import audio, audio_language, grid, structured, text, video, vision, vision_language  # noqa: E402,F401
+from . import audio, audio_language, grid, prompts, structured, text, video, vision, vision_language  # noqa: E402,F401

@@ -51,6 +51,7 @@ class KnownValues(TorchDispatchMode):
         self.fake_mode = fake_mode
         self.values = WeakIdKeyDictionary()
         self.forgotten: set[int] = set()  # storages an unknown value was written into
+        self.uninitialised: set[int] = set()  # storages of empty tensors nothing was written into yet
         self.choices: list[tuple[int, int, int]] = []  # (rows, positions, picks) of every choice among unknown values
 
     def __enter__(self):
@@ -83,7 +84,9 @@ class KnownValues(TorchDispatchMode):
         kwargs = kwargs or {}
         leaves, spec = tree_flatten((args, kwargs))
         if func in _UNINITIALISED:
-            return func(*args, **kwargs)
+            out = func(*args, **kwargs)
+            self.uninitialised.add(_storage(out))
+            return out
         tensors = [x for x in leaves if isinstance(x, torch.Tensor)]
         known = [self.value(t) for t in tensors]
         if func in _OVERWRITES and known and known[0] is None and isinstance(args[0], torch.Tensor):
@@ -132,7 +135,13 @@ class KnownValues(TorchDispatchMode):
                 self.know(fake, real)
 
     def _blank(self, tensor):
-        """A real tensor to overwrite, standing for ``tensor``'s unknown contents."""
+        """A real tensor to overwrite, standing for ``tensor``'s unknown
+        contents. A view into an empty tensor (an element written one at a
+        time: RT-DETR v2 fills its ``spatial_shapes`` so) is that place in a
+        blank copy of the whole, which the write then reaches."""
+        base = tensor._base
+        if base is not None and _storage(tensor) in self.uninitialised and self.value(base) is None:
+            return self._blank_within(base, tensor)
         if tensor.numel() > MAX_KNOWN_ELEMENTS:
             return None
         with _disable_current_modes():
@@ -140,6 +149,19 @@ class KnownValues(TorchDispatchMode):
         self.values[tensor] = blank
         self.forgotten.discard(_storage(tensor))
         return blank
+
+    def _blank_within(self, base, view):
+        """A blank (zeros) real ``base``, known from now on, and the real view
+        of it at ``view``'s place."""
+        self.uninitialised.discard(_storage(base))
+        if base.numel() > MAX_KNOWN_ELEMENTS or not base.is_contiguous() or base.storage_offset():
+            return None
+        with _disable_current_modes():
+            blank = torch.zeros(base.shape, dtype=base.dtype)
+            place = blank.as_strided(view.shape, view.stride(), view.storage_offset())
+        self.values[base] = blank
+        self.values[view] = place
+        return place
 
     def _real(self, func, leaves, spec):
         """``func`` on the real values (mutating them as it mutates the fakes),
