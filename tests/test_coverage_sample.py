@@ -70,3 +70,25 @@ def test_llama4_shows_the_executed_dense_experts_and_the_routed_computation(cli,
     assert counted["macs"] == layers * (attention + rest + executed) == 38_862_848
     assert counted["routed_macs"] == layers * (attention + rest + routed) == 19_988_480
     assert "2 expert bank(s) (Llama4TextExperts) multiply each of 128 tokens with all 4 experts" in counted["notes"][-1]
+
+
+def test_the_torch_counter_counts_cpu_sdpa_on_real_tensors(tmp_path):
+    """FlopCounterMode has no formula for the CPU's fused attention kernel:
+    a fallback to real tensors would lose every n² product without one."""
+    from modelprof.models.inputs import InputSpec
+    from modelprof.models.resolver import resolve
+    from modelprof.profilers.counters import CountJob, select_counters
+    from modelprof.profilers.counters.harness import prepare
+
+    folder = tmp_path / "bert"
+    write_default_config(folder, "bert", num_hidden_layers=2, hidden_size=64, num_attention_heads=4,
+                         intermediate_size=128, vocab_size=100)
+    job = CountJob(resolve(str(folder)), InputSpec(seq_len=32), "forward", base=True, attn="sdpa")
+    (counter,) = select_counters(["torch"])
+    real, fake = counter.measure(prepare(job, "cpu"), job), counter.measure(prepare(job, "meta"), job)
+    by_op = {r.op: 0 for r in real.records}
+    for r in real.records:
+        by_op[r.op] += r.macs
+    # 2 layers x 2·n²·H = 2·2·32²·64 score and weighted-sum products
+    assert by_op["attention"] == 2 * 2 * 32**2 * 64
+    assert real.macs == fake.macs

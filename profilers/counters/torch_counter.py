@@ -22,9 +22,13 @@ from ..records import CountRecord, CounterResult
 from . import Counter, CountJob, register
 
 NATIVE_PER_MAC = 2
-CHOICES_NOTE = (
+ROUTING_NOTE = (
     "fake tensors have no values to choose by: top-k / arg-max choices (routers, selections) were made "
     "in rotation, so each token goes to k distinct experts and every expert gets an equal share"
+)
+CHOICES_NOTE = (
+    "fake tensors have no values to choose by: arg-max / top-k choices were made in rotation (positions used "
+    "equally); the count does not depend on which are chosen"
 )
 
 
@@ -59,7 +63,8 @@ class TorchCounter(Counter):
             with known:
                 if job.mode == "decode":  # the cache is filled before counting starts
                     kwargs = _prefilled(prepared.model, kwargs, job.inputs.context)
-                with FlopCounterMode(display=False) as mode, _Census(stack, prepared.modules, prepared.model) as census:
+                with FlopCounterMode(display=False, custom_mapping=cpu_attention_formulas()) as mode, \
+                        _Census(stack, prepared.modules, prepared.model) as census:
                     if job.mode == "train":
                         output = prepared.model(*args, **kwargs)
                         forward, by_module = mode.get_total_flops(), _by_module(mode, root)
@@ -80,7 +85,8 @@ class TorchCounter(Counter):
         notes = (idle_note(idle, prepared.modules),) if idle else ()
         choices = getattr(known, "choices", [])
         if choices:
-            notes += (CHOICES_NOTE,)
+            experts = any("expert" in path.lower() or info.bank for path, info in prepared.modules.items())
+            notes += (ROUTING_NOTE if experts else CHOICES_NOTE,)
         routed = dense_banks(prepared.modules, records, choices) if job.mode == "forward" else None
         if routed is not None:
             notes += (routed.note(sum(r.macs for r in records)),)
@@ -143,6 +149,26 @@ def dense_banks(modules, records, choices) -> DenseBanks | None:
     kinds = sorted({f[0] for f in found})
     return DenseBanks(len(found), ", ".join(kinds), found[0][3], found[0][2], found[0][1],
                       sum(f[4] for f in found), sum(f[5] for f in found))
+
+
+def cpu_attention_formulas() -> dict:
+    """FlopCounterMode formulas for the CPU's fused attention kernel, which it
+    has none for (on real CPU tensors SDPA would count zero): the same
+    products as its other SDPA kernels, forward and backward. Given per
+    counting context, nothing global is changed."""
+    import torch
+    from torch.utils.flop_counter import sdpa_backward_flop_count, sdpa_flop_count
+
+    aten = torch.ops.aten
+
+    def forward(query, key, value, *args, out_shape=None, **kwargs) -> int:
+        return sdpa_flop_count(query, key, value)
+
+    def backward(grad_out, query, key, value, *args, out_shape=None, **kwargs) -> int:
+        return sdpa_backward_flop_count(grad_out, query, key, value)
+
+    return {aten._scaled_dot_product_flash_attention_for_cpu: forward,
+            aten._scaled_dot_product_flash_attention_for_cpu_backward: backward}
 
 
 def _prefilled(model, kwargs: dict, context: int) -> dict:
