@@ -237,11 +237,31 @@ def _debugging() -> bool:
 
 def describe(error: BaseException) -> str:
     """One line: a ModelprofError's own message, else ``Type: message`` (the
-    whole message on one line, cut to a readable length)."""
+    whole message on one line, cut to a readable length) and, when the error
+    was raised in a model's own code, where (``at llama4/modeling_llama4.py:1318
+    in forward``), so a refusal by the model is told from one by modelprof."""
     if isinstance(error, ModelprofError):
         return one_line(error)
     text = one_line(error)
-    return text if text == type(error).__name__ else f"{type(error).__name__}: {text}"
+    text = text if text == type(error).__name__ else f"{type(error).__name__}: {text}"
+    where = raised_in_model_code(error)
+    return f"{text} (at {where})" if where else text
+
+
+MODEL_CODE = ("/transformers/models/",)  # where a model's own forward lives
+
+
+def raised_in_model_code(error: BaseException) -> str | None:
+    """``family/file.py:line in function`` of the innermost traceback frame in a model's own code, or None."""
+    found = None
+    tb = error.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename.replace(os.sep, "/")
+        for marker in MODEL_CODE:
+            if marker in filename:
+                found = f"{filename.split(marker, 1)[1]}:{tb.tb_lineno} in {tb.tb_frame.f_code.co_name}"
+        tb = tb.tb_next
+    return found
 
 
 def _start_watcher(parent_sentinel: int) -> None:
