@@ -50,8 +50,8 @@ class KnownValues(TorchDispatchMode):
         super().__init__()
         self.fake_mode = fake_mode
         self.values = WeakIdKeyDictionary()
-        self.forgotten: set[int] = set()  # storages an unknown value was written into
-        self.uninitialised: set[int] = set()  # storages of empty tensors nothing was written into yet
+        self.forgotten = Storages()  # storages an unknown value was written into
+        self.uninitialised = Storages()  # storages of empty tensors nothing was written into yet
         self.choices: list[tuple[int, int, int]] = []  # (rows, positions, picks) of every choice among unknown values
 
     def __enter__(self):
@@ -76,7 +76,7 @@ class KnownValues(TorchDispatchMode):
 
         if not isinstance(tensor, FakeTensor) and not tensor.is_meta:
             return tensor
-        if _storage(tensor) in self.forgotten:
+        if tensor in self.forgotten:
             return None
         return self.values.get(tensor)
 
@@ -85,7 +85,7 @@ class KnownValues(TorchDispatchMode):
         leaves, spec = tree_flatten((args, kwargs))
         if func in _UNINITIALISED:
             out = func(*args, **kwargs)
-            self.uninitialised.add(_storage(out))
+            self.uninitialised.add(out)
             return out
         tensors = [x for x in leaves if isinstance(x, torch.Tensor)]
         known = [self.value(t) for t in tensors]
@@ -140,20 +140,20 @@ class KnownValues(TorchDispatchMode):
         time: RT-DETR v2 fills its ``spatial_shapes`` so) is that place in a
         blank copy of the whole, which the write then reaches."""
         base = tensor._base
-        if base is not None and _storage(tensor) in self.uninitialised and self.value(base) is None:
+        if base is not None and tensor in self.uninitialised and self.value(base) is None:
             return self._blank_within(base, tensor)
         if tensor.numel() > MAX_KNOWN_ELEMENTS:
             return None
         with _disable_current_modes():
             blank = torch.zeros(tensor.shape, dtype=tensor.dtype)
         self.values[tensor] = blank
-        self.forgotten.discard(_storage(tensor))
+        self.forgotten.discard(tensor)
         return blank
 
     def _blank_within(self, base, view):
         """A blank (zeros) real ``base``, known from now on, and the real view
         of it at ``view``'s place."""
-        self.uninitialised.discard(_storage(base))
+        self.uninitialised.discard(base)
         if base.numel() > MAX_KNOWN_ELEMENTS or not base.is_contiguous() or base.storage_offset():
             return None
         with _disable_current_modes():
@@ -190,7 +190,7 @@ class KnownValues(TorchDispatchMode):
     def _forget(self, value) -> None:
         for tensor in tree_flatten(value)[0]:
             if isinstance(tensor, torch.Tensor) and self.value(tensor) is not None:
-                self.forgotten.add(_storage(tensor))
+                self.forgotten.add(tensor)
 
     # --- positions chosen among unknown values -------------------------------
 
@@ -325,5 +325,31 @@ def _small(out) -> bool:
     return total <= MAX_KNOWN_ELEMENTS
 
 
-def _storage(tensor: torch.Tensor) -> int:
-    return tensor.untyped_storage()._cdata
+class Storages:
+    """A set of tensor storages, held weakly: a storage freed and its address
+    reused by a new tensor is not mistaken for the old one."""
+
+    def __init__(self) -> None:
+        self._refs: dict = {}  # address -> StorageWeakRef
+
+    @staticmethod
+    def _ref(tensor: torch.Tensor):
+        from torch.multiprocessing.reductions import StorageWeakRef
+
+        return StorageWeakRef(tensor.untyped_storage())
+
+    def add(self, tensor: torch.Tensor) -> None:
+        ref = self._ref(tensor)
+        self._refs[ref.cdata] = ref
+
+    def discard(self, tensor: torch.Tensor) -> None:
+        self._refs.pop(self._ref(tensor).cdata, None)
+
+    def __contains__(self, tensor: torch.Tensor) -> bool:
+        ref = self._refs.get(self._ref(tensor).cdata)
+        if ref is None:
+            return False
+        if ref.expired():  # the storage it stood for is gone: this is another one at the same address
+            del self._refs[ref.cdata]
+            return False
+        return True
