@@ -97,8 +97,10 @@ class Variant:
 
 
 _BUILDERS: dict[str, list[Variant]] = {}
-# inputs of the towers a model may have, planned before token ids (which may hold their placeholders)
+# inputs of the towers a model may have, each with the sub-config that describes its tower; the
+# towers' inputs are planned before token ids (which may hold their placeholders)
 TOWER_INPUTS = {"pixel_values": "vision_config", "input_features": "audio_config", "input_values": "audio_config"}
+_TOWERS: list[tuple[str, Predicate]] = []  # further tower inputs, each with the models it feeds (see :func:`tower`)
 TOKEN_INPUTS = ("input_ids", "decoder_input_ids", "attention_mask", "token_type_ids")  # planned last
 
 
@@ -114,6 +116,21 @@ def builds(name: str, modality: str, when: Predicate | None = None):
         return builder
 
     return register
+
+
+def tower(name: str, when: Predicate) -> None:
+    """Plan input ``name`` as a tower's for the models ``when`` picks, beside
+    those :data:`TOWER_INPUTS` finds by sub-config (an image tower described
+    by another config, region features of a detector)."""
+    _TOWERS.append((name, when))
+
+
+def tower_inputs(facts: ModelFacts) -> list[str]:
+    """The inputs of the towers ``facts``' model has and its forward takes; a
+    sub-config that is null (a text-only build) describes no tower."""
+    found = [name for name, sub in TOWER_INPUTS.items() if isinstance(facts.config.get(sub), Mapping)]
+    found += [name for name, when in _TOWERS if when(facts)]
+    return [name for name in dict.fromkeys(found) if name in facts.accepts]
 
 
 @dataclass(frozen=True)
@@ -154,9 +171,7 @@ def plan(facts: ModelFacts, spec) -> Planned:
     """The tensors ``facts``' model is fed under ``spec`` (an InputSpec)."""
     main = [facts.main_input] if not facts.accepts or facts.main_input in facts.accepts else []
     wanted = [*main, *sorted(facts.required - {facts.main_input})]
-    for name, tower in TOWER_INPUTS.items():
-        if name in facts.accepts and tower in facts.config and name not in wanted:
-            wanted.append(name)
+    wanted += [name for name in tower_inputs(facts) if name not in wanted]
     if is_encoder_decoder(facts.config) and "decoder_input_ids" not in wanted and (
         not facts.accepts or "decoder_input_ids" in facts.accepts
     ):
