@@ -77,7 +77,7 @@ def feeds_audio_tower(facts: ModelFacts) -> bool:
     sequence-to-sequence model whose encoder reads speech or text
     (SeamlessM4T)."""
     counted = places_audio(facts) and counting(facts) is not None
-    return takes_audio(facts.config) and (counted or is_encoder_decoder(facts.config))
+    return counted or (is_encoder_decoder(facts.config) and takes_audio(facts.config))
 
 
 for _name in AUDIO_INPUTS:
