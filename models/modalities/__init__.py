@@ -99,12 +99,9 @@ class Variant:
 
 
 _BUILDERS: dict[str, list[Variant]] = {}
-# inputs of the towers a model may have, by the config fields that say it has one, planned before
-# token ids (which may hold their placeholders); a text tower's ids matter where the model's main
-# input is another (SAM 3's text prompt beside its image)
-TOWER_INPUTS = {"pixel_values": ("vision_config",), "input_features": ("audio_config", "speech_config"),
-                "input_values": ("audio_config",), "audio_prompt_latents": ("audio_prompt_token_id",),
-                "input_ids": ("text_config",)}
+# tower inputs: each with the models it feeds (see :func:`tower`); the towers' inputs are planned
+# before token ids (which may hold their placeholders)
+_TOWERS: list[tuple[str, Predicate]] = []
 TOKEN_INPUTS = ("input_ids", "decoder_input_ids", "attention_mask", "token_type_ids")  # planned last
 
 
@@ -120,6 +117,31 @@ def builds(name: str, modality: str, when: Predicate | None = None):
         return builder
 
     return register
+
+
+def tower(name: str, when: Predicate) -> None:
+    """Plan input ``name`` as a tower's for the models ``when`` picks (an
+    image tower a sub-config describes, region features of a detector)."""
+    _TOWERS.append((name, when))
+
+
+def described_by(*fields: str) -> Predicate:
+    """Models whose config has one of ``fields`` set: a sub-config (or a
+    token id) that is null describes no tower (a text-only build)."""
+    return lambda facts: any(facts.config.get(field) is not None for field in fields)
+
+
+tower("pixel_values", described_by("vision_config"))
+tower("input_features", described_by("audio_config", "speech_config"))
+tower("input_values", described_by("audio_config"))
+tower("audio_prompt_latents", described_by("audio_prompt_token_id"))  # a TTS model's voice prompt
+tower("input_ids", described_by("text_config"))  # a text prompt beside another main input (SAM 3)
+
+
+def tower_inputs(facts: ModelFacts) -> list[str]:
+    """The inputs of the towers ``facts``' model has and its forward takes."""
+    found = [name for name, when in _TOWERS if when(facts)]
+    return [name for name in dict.fromkeys(found) if name in facts.accepts]
 
 
 @dataclass(frozen=True)
@@ -167,9 +189,7 @@ def plan(facts: ModelFacts, spec) -> Planned:
     """The tensors ``facts``' model is fed under ``spec`` (an InputSpec)."""
     main = [facts.main_input] if not facts.accepts or facts.main_input in facts.accepts else []
     wanted = [*main, *sorted(facts.required - {facts.main_input})]
-    for name, towers in TOWER_INPUTS.items():  # a sub-config of None: no such tower
-        if name in facts.accepts and any(isinstance(facts.config.get(t), Mapping) for t in towers) and name not in wanted:
-            wanted.append(name)
+    wanted += [name for name in tower_inputs(facts) if name not in wanted]
     if is_encoder_decoder(facts.config) and "decoder_input_ids" not in wanted and (
         not facts.accepts or "decoder_input_ids" in facts.accepts
     ):
