@@ -14,7 +14,7 @@ from ..profilers.fitting import Polynomial
 from ..profilers.layer_parts import FFN, SELF_ATTENTION
 from ..profilers.pipeline import DEFAULT_TIMEOUT_S
 from ..profilers.scale import LayerType, ScaleRequest, ScaleResult, compare_layer_types, profile_scale
-from .flops_cmd import Attn
+from .flops_cmd import Attn, Mode
 from .options import BaseOpt, FormatOpt, TimeoutOpt, TrustRemoteCodeOpt
 from .params_cmd import model_title
 from .progress import progress_line
@@ -29,12 +29,6 @@ CROSSOVER_LABELS = {
     "attention_over_ffn_windowed": "self-attention > FFN (windowed)",
     "quadratic_over_linear_windowed": "n² products > linear (windowed)",
 }
-
-
-class Mode(str, Enum):
-    forward = "forward"
-    train = "train"
-    decode = "decode"
 
 
 class Source(str, Enum):

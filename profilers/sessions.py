@@ -59,14 +59,8 @@ def meta_session(
     (meta-tensor counters) on the same model. Raises :class:`BadInput` when
     the model cannot be built (a factory that raises, hangs, crashes or exits)."""
     _prewarm(request.job)
-    name = request.job.source.name
     with Child(_meta_main, request) as child:
-        _report(on_progress, "build", "running", 0.0)
-        try:
-            _, structure = child.receive(request.timeout_s, _ticker(on_progress, "build"))
-        except ChildFailed as failure:
-            raise _build_error(request.job, failure) from None
-        _report(on_progress, "build", "done", child.elapsed)
+        structure = _structure_of(child, request, on_progress)
         return structure, _drive(child, request, 0.0, on_progress)
 
 
@@ -80,12 +74,7 @@ def meta_sweep(
     _prewarm(request.job)
     counter = request.counters[0]
     with Child(_sweep_main, (request, specs)) as child:
-        _report(on_progress, "build", "running", 0.0)
-        try:
-            _, structure = child.receive(request.timeout_s, _ticker(on_progress, "build"))
-        except ChildFailed as failure:
-            raise _build_error(request.job, failure) from None
-        _report(on_progress, "build", "done", child.elapsed)
+        structure = _structure_of(child, request, on_progress)
         results: list[CounterResult] = []
         try:
             for i in range(len(specs)):
@@ -98,6 +87,17 @@ def meta_sweep(
         except ChildFailed as failure:
             results += [counter.failed(failure.reason)] * (len(specs) - len(results))
         return structure, results
+
+
+def _structure_of(child: Child, request: SessionRequest, on_progress: Progress | None) -> Structure:
+    """The structure a meta build child sends first; a failed build raises."""
+    _report(on_progress, "build", "running", 0.0)
+    try:
+        _, structure = child.receive(request.timeout_s, _ticker(on_progress, "build"))
+    except ChildFailed as failure:
+        raise _build_error(request.job, failure) from None
+    _report(on_progress, "build", "done", child.elapsed)
+    return structure
 
 
 def _point(spec) -> str:

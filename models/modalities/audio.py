@@ -229,15 +229,20 @@ def stacking(sound: Mapping, mels: int) -> tuple[int, int, str] | None:
     return None
 
 
+def _mels(facts: ModelFacts, spec, planned: Planned, name: str, mask: str) -> TensorPlan:
+    """Log-mel features named ``name`` (see :func:`features`), and their
+    ``mask`` where the forward takes one."""
+    planned_features = features(facts, spec)
+    planned.notes.append(f"{name}: {planned_features.note}")
+    planned.tokens += spec.batch * planned_features.frames
+    planned.add(mask)
+    return TensorPlan(planned_features.shape, "float32")
+
+
 @builds("input_features", "audio")
 def input_features(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
-    """Log-mel features (see :func:`features`), with the mask over their
-    frames where the forward takes one."""
-    planned_features = features(facts, spec)
-    planned.notes.append(f"input_features: {planned_features.note}")
-    planned.tokens += spec.batch * planned_features.frames
-    planned.add("input_features_mask")
-    return TensorPlan(planned_features.shape, "float32")
+    """Log-mel features, with the mask over their frames where the forward takes one."""
+    return _mels(facts, spec, planned, "input_features", "input_features_mask")
 
 
 @builds("input_features_mask", "audio")
@@ -250,11 +255,7 @@ def input_features_mask(facts: ModelFacts, spec, planned: Planned) -> TensorPlan
 @builds("audio_mel", "audio")
 def audio_mel(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """Gemma 3n's log-mel features [B, frames, mels], with their mask."""
-    planned_features = features(facts, spec)
-    planned.notes.append(f"audio_mel: {planned_features.note}")
-    planned.tokens += spec.batch * planned_features.frames
-    planned.add("audio_mel_mask")
-    return TensorPlan(planned_features.shape, "float32")
+    return _mels(facts, spec, planned, "audio_mel", "audio_mel_mask")
 
 
 @builds("audio_mel_mask", "audio")
