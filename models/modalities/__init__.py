@@ -47,6 +47,7 @@ class ModelFacts:
     accepts: frozenset = frozenset()  # forward parameters; empty when unknown
     required: frozenset = frozenset()  # forward parameters without a default
     image_tokens: int | None = None  # image features per image, measured on the model (vision-language models)
+    patch_embedding: str | None = None  # the layer a vision tower embeds patches with: "Conv2d", "Conv3d", "Linear"
 
     def sub(self, name: str) -> Mapping:
         """A sub-config as a dict, or the config itself when it has none of that name."""
@@ -64,6 +65,13 @@ class Planned:
     tokens: int = 0
     notes: list = field(default_factory=list)
     options: dict = field(default_factory=dict)
+    after_tokens: list = field(default_factory=list)  # inputs to plan once the token ids are planned
+
+    def add_after_tokens(self, name: str) -> None:
+        """Plan input ``name`` (when the forward takes it) after the token
+        ids: an input that describes every token (which are image tokens)."""
+        if name not in self.after_tokens:
+            self.after_tokens.append(name)
 
     def add(self, name: str, required: bool = False) -> TensorPlan | None:
         """Plan input ``name`` (once). A builder calls this for the inputs
@@ -165,6 +173,8 @@ def plan(facts: ModelFacts, spec) -> Planned:
     planned = Planned(spec, facts)
     for name in wanted:
         planned.add(name, required=True)
+    for name in planned.after_tokens:
+        planned.add(name)
     return planned
 
 
@@ -182,7 +192,21 @@ def facts_from_model(model, config: Mapping) -> ModelFacts:
     named = [p for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     required = frozenset(p.name for p in named if p.default is inspect.Parameter.empty)
     main = getattr(model, "main_input_name", None) or facts_from_config(config).main_input
-    return ModelFacts(config, main, frozenset(p.name for p in named), required)
+    return ModelFacts(config, main, frozenset(p.name for p in named), required, patch_embedding=patch_embedding(model))
+
+
+def patch_embedding(model) -> str | None:
+    """The kind of layer (``Conv2d``, ``Conv3d``, ``Linear``) of the model's
+    patch embedding: the first such layer under a module transformers names
+    ``patch_embed``, ``patch_embedding`` or ``patch_embedder``; None if none."""
+    from torch import nn
+
+    for path, module in model.named_modules():
+        if "patch_embed" in path:
+            kind = next((k for k in (nn.Conv2d, nn.Conv3d, nn.Linear) if isinstance(module, k)), None)
+            if kind is not None:
+                return kind.__name__
+    return None
 
 
 def is_vision(config: Mapping) -> bool:
