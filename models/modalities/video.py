@@ -1,3 +1,58 @@
 """Video inputs: clips of frames, and what goes with them."""
 
 from __future__ import annotations
+
+from typing import Mapping
+
+from . import ModelFacts, Planned, TensorPlan, builds
+
+FRAME_FIELDS = ("num_frames", "frames_per_clip")  # frames one clip holds, as the configs name it
+SIDE_FIELDS = ("image_size", "crop_size")  # a frame's side in pixels
+DEFAULT_FRAMES = 16  # VideoMAE's and TimeSformer's clips, for a config that names none
+DEFAULT_SIDE = 224
+
+
+def clip_config(facts: ModelFacts) -> Mapping:
+    """The (sub-)config that describes the clips: the vision config when it
+    names a frame count, else the config itself (V-JEPA 2 keeps
+    ``frames_per_clip`` at the top)."""
+    vision = facts.sub("vision_config")
+    return vision if any(vision.get(k) for k in FRAME_FIELDS) else facts.config
+
+
+def clip_frames(config: Mapping) -> int:
+    return int(next((config[k] for k in FRAME_FIELDS if config.get(k)), DEFAULT_FRAMES))
+
+
+def frame_side(config: Mapping, spec) -> tuple[int, int]:
+    """(height, width) of a frame: ``--image-size``, else the config's
+    ``image_size`` or ``crop_size`` (an int or a pair), else 224."""
+    if spec.image_size:
+        return spec.image_size, spec.image_size
+    size = next((config[k] for k in SIDE_FIELDS if config.get(k)), DEFAULT_SIDE)
+    return (int(size[0]), int(size[-1])) if isinstance(size, (list, tuple)) else (int(size), int(size))
+
+
+def clip_patches(config: Mapping, frames: int, height: int, width: int) -> int:
+    """Patches of one clip: (T/t)·(H/p)·(W/p) for tubelets of t frames and
+    p x p pixels (``tubelet_size`` as t or as [t, p, p]; p ``patch_size``),
+    else every pixel of every frame."""
+    tubelet = config.get("tubelet_size") or 1
+    patch = config.get("patch_size") or 1
+    if isinstance(tubelet, (list, tuple)):
+        tubelet, patch = tubelet[0], tubelet[1:]
+    high, wide = (patch[0], patch[-1]) if isinstance(patch, (list, tuple)) else (patch, patch)
+    return max(frames // tubelet, 1) * max(height // high, 1) * max(width // wide, 1)
+
+
+@builds("pixel_values_videos", "video")
+def pixel_values_videos(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """Clips [B, T, C, H, W]: T frames from the config's ``num_frames`` or
+    ``frames_per_clip`` (else 16), each frame as :func:`frame_side` says."""
+    config = clip_config(facts)
+    frames = clip_frames(config)
+    height, width = frame_side(config, spec)
+    channels = config.get("num_channels") or config.get("in_chans") or 3
+    planned.tokens += spec.batch * clip_patches(config, frames, height, width)
+    planned.notes.append(f"pixel_values_videos: {spec.batch} clip(s) of {frames} frames at {height}x{width}")
+    return TensorPlan((spec.batch, frames, channels, height, width), "float32")
