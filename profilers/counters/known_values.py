@@ -69,6 +69,8 @@ class KnownValues(TorchDispatchMode):
         if real.numel() <= MAX_KNOWN_ELEMENTS:
             with _disable_current_modes():
                 self.values[fake] = real.detach().cpu()
+            # storages are told apart by address: a new one may sit where a forgotten one was freed
+            self.forgotten.discard(_storage(fake))
 
     def value(self, tensor):
         """The real value of ``tensor`` (itself when it is a real tensor), or None."""
