@@ -8,20 +8,22 @@ from . import ModelFacts, Planned, TensorPlan, builds
 
 FRAME_FIELDS = ("num_frames", "frames_per_clip")  # frames one clip holds, as the configs name it
 SIDE_FIELDS = ("image_size", "crop_size")  # a frame's side in pixels
-DEFAULT_FRAMES = 16  # VideoMAE's and TimeSformer's clips, for a config that names none
 DEFAULT_SIDE = 224
 
 
-def clip_config(facts: ModelFacts) -> Mapping:
-    """The (sub-)config that describes the clips: the vision config when it
-    names a frame count, else the config itself (V-JEPA 2 keeps
-    ``frames_per_clip`` at the top)."""
-    vision = facts.sub("vision_config")
-    return vision if any(vision.get(k) for k in FRAME_FIELDS) else facts.config
+def clip_config(facts: ModelFacts) -> Mapping | None:
+    """The (sub-)config that names the frames of a clip: the vision config
+    (VideoPrism) or the config itself (V-JEPA 2's ``frames_per_clip``); None
+    when neither does."""
+    return next((c for c in (facts.sub("vision_config"), facts.config) if clip_frames(c)), None)
 
 
-def clip_frames(config: Mapping) -> int:
-    return int(next((config[k] for k in FRAME_FIELDS if config.get(k)), DEFAULT_FRAMES))
+def clip_frames(config: Mapping) -> int | None:
+    return next((int(config[k]) for k in FRAME_FIELDS if isinstance(config.get(k), int) and config[k] > 0), None)
+
+
+def names_clips(facts: ModelFacts) -> bool:
+    return clip_config(facts) is not None
 
 
 def frame_side(config: Mapping, spec) -> tuple[int, int]:
@@ -45,10 +47,10 @@ def clip_patches(config: Mapping, frames: int, height: int, width: int) -> int:
     return max(frames // tubelet, 1) * max(height // high, 1) * max(width // wide, 1)
 
 
-@builds("pixel_values_videos", "video")
+@builds("pixel_values_videos", "video", when=names_clips)
 def pixel_values_videos(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """Clips [B, T, C, H, W]: T frames from the config's ``num_frames`` or
-    ``frames_per_clip`` (else 16), each frame as :func:`frame_side` says."""
+    ``frames_per_clip``, each frame as :func:`frame_side` says."""
     config = clip_config(facts)
     frames = clip_frames(config)
     height, width = frame_side(config, spec)
