@@ -48,6 +48,7 @@ class ModelFacts:
     required: frozenset = frozenset()  # forward parameters without a default
     image_tokens: int | None = None  # image features per image, measured on the model (vision-language models)
     patch_embedding: str | None = None  # the layer a vision tower embeds patches with: "Conv2d", "Conv3d", "Linear"
+    image_newline: bool = False  # the model holds a learned newline embedding it ends rows of image tokens with
 
     def sub(self, name: str) -> Mapping:
         """A sub-config as a dict, or the config itself when it has none of that name."""
@@ -105,8 +106,10 @@ class Variant:
 
 
 _BUILDERS: dict[str, list[Variant]] = {}
-# inputs of the towers a model may have, planned before token ids (which may hold their placeholders)
-TOWER_INPUTS = {"pixel_values": "vision_config", "input_features": "audio_config", "input_values": "audio_config"}
+# inputs of the towers a model may have, by the sub-configs that describe such a tower (a vision backbone:
+# TVP's ResNet), planned before token ids (which may hold their placeholders)
+TOWER_INPUTS = {"pixel_values": ("vision_config", "backbone_config"), "input_features": ("audio_config",),
+                "input_values": ("audio_config",)}
 TOKEN_INPUTS = ("input_ids", "decoder_input_ids", "attention_mask", "token_type_ids")  # planned last
 
 
@@ -162,8 +165,8 @@ def plan(facts: ModelFacts, spec) -> Planned:
     """The tensors ``facts``' model is fed under ``spec`` (an InputSpec)."""
     main = [facts.main_input] if not facts.accepts or facts.main_input in facts.accepts else []
     wanted = [*main, *sorted(facts.required - {facts.main_input})]
-    for name, tower in TOWER_INPUTS.items():
-        if name in facts.accepts and tower in facts.config and name not in wanted:
+    for name, towers in TOWER_INPUTS.items():
+        if name in facts.accepts and any(tower in facts.config for tower in towers) and name not in wanted:
             wanted.append(name)
     if is_encoder_decoder(facts.config) and "decoder_input_ids" not in wanted and (
         not facts.accepts or "decoder_input_ids" in facts.accepts
@@ -192,7 +195,10 @@ def facts_from_model(model, config: Mapping) -> ModelFacts:
     named = [p for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     required = frozenset(p.name for p in named if p.default is inspect.Parameter.empty)
     main = getattr(model, "main_input_name", None) or facts_from_config(config).main_input
-    return ModelFacts(config, main, frozenset(p.name for p in named), required, patch_embedding=patch_embedding(model))
+    newline = any(name.rpartition(".")[2] == "image_newline" for name, _ in model.named_parameters())
+    return ModelFacts(
+        config, main, frozenset(p.name for p in named), required, patch_embedding=patch_embedding(model), image_newline=newline
+    )
 
 
 def patch_embedding(model) -> str | None:
