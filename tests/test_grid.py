@@ -15,8 +15,8 @@ TEXT = {"rope_theta": 1e6}  # rotary positions: no learned table caps the length
 GRID_INPUTS = frozenset({"input_ids", "pixel_values", "image_grid_thw", "mm_token_type_ids"})
 
 
-def planned(config, accepts, patch_embedding=None, main="input_ids", required=frozenset(), **spec):
-    facts = ModelFacts(config, main, frozenset(accepts), frozenset(required), patch_embedding=patch_embedding)
+def planned(config, accepts, patch_embedding=None, main="input_ids", required=frozenset(), newline=False, **spec):
+    facts = ModelFacts(config, main, frozenset(accepts), frozenset(required), patch_embedding=patch_embedding, image_newline=newline)
     return plan(facts, InputSpec(**spec)).tensors
 
 
@@ -36,6 +36,13 @@ def test_a_convolution_gets_image_shaped_patches_and_merge_pairs_count():
     tensors = planned(config, {"input_ids", "pixel_values", "image_grid_thw"}, "Conv2d", image_size=448)
     assert tensors["pixel_values"].shape == (1024, 3, 14, 14)
     assert tensors["input_ids"].fill == ((5, 256),)
+
+
+def test_rows_that_end_with_a_newline_token():
+    """HunyuanVL 4: 14 x 14 patches merge into 7 rows of 7 tokens, each row ending with its newline."""
+    config = {"model_type": "hy", "image_token_id": 9, "vision_config": {"patch_size": 16, "spatial_merge_size": 2}}
+    tensors = planned(config, GRID_INPUTS, "Conv2d", newline=True)
+    assert tensors["input_ids"].fill == ((9, 7 * 8),)
 
 
 def test_family_field_names_and_bare_tower():

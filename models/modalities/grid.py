@@ -7,8 +7,12 @@ kin): an image of H x W pixels is H/p x W/p patches of p x p pixels (p the
 vision config's ``patch_size``), the sides rounded down to a multiple of the
 merge size; a tower with a temporal patch size T sees every image as T equal
 frames. Each patch is one row of C·T·p·p values, or, for a tower that embeds
-patches with a 2-D convolution (MoonViT, PaddleOCR's SigLIP), one C x p x p
-image.
+patches with a 2-D convolution, one C x p x p image: MoonViT (Kimi) and
+PaddleOCR's SigLIP convolve the patches as given, and the towers that view
+rows as such images themselves (GLM-Image, VideoLLaMA3) take the same values.
+
+The text holds one image token per merged patch block (``image_token_id``),
+and ``mm_token_type_ids`` marks them for the multimodal rotary positions.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ class PatchGrid:
     temporal: int  # frames in one temporal patch
     patch: int  # patch side in pixels
     merge: tuple[int, int]  # patches the merger joins, high x wide
+    newline: bool = False  # every row of merged tokens ends with a newline token
 
     @property
     def patches(self) -> int:
@@ -49,8 +54,10 @@ class PatchGrid:
 
     @property
     def tokens(self) -> int:
-        """Tokens of the text the merger makes of it."""
-        return self.patches // (self.merge[0] * self.merge[1])
+        """Tokens of the text the merger makes of it: (h/m)·(w/m) per frame,
+        (h/m)·(w/m + 1) where every merged row ends with a newline token."""
+        rows, cols = self.rows // self.merge[0], self.cols // self.merge[1]
+        return self.frames * rows * (cols + self.newline)
 
     @property
     def thw(self) -> tuple[int, int, int]:
@@ -74,9 +81,9 @@ def merge_sides(vision: Mapping) -> tuple[int, int]:
     return (int(merge[0]), int(merge[-1])) if isinstance(merge, (list, tuple)) else (int(merge), int(merge))
 
 
-def patch_grid(facts: ModelFacts, spec, frames: int = 1) -> PatchGrid:
+def patch_grid(facts: ModelFacts, spec) -> PatchGrid:
     """The grid of one image at ``--image-size`` (else the vision config's
-    ``image_size``, else 224), or of a clip of ``frames`` temporal patches."""
+    ``image_size``, else 224)."""
     vision = facts.sub("vision_config")
     patch = vision.get("patch_size") or DEFAULT_PATCH
     patch = int(patch[0] if isinstance(patch, (list, tuple)) else patch)
@@ -84,7 +91,8 @@ def patch_grid(facts: ModelFacts, spec, frames: int = 1) -> PatchGrid:
     height, width = image_side({"image_size": vision.get("image_size") or 224}, spec)
     rows = max(height // patch // merge[0], 1) * merge[0]
     cols = max(width // patch // merge[1], 1) * merge[1]
-    return PatchGrid(frames, rows, cols, _size(vision, CHANNEL_FIELDS, 3), _size(vision, TEMPORAL_FIELDS, 1), patch, merge)
+    channels, temporal = _size(vision, CHANNEL_FIELDS, 3), _size(vision, TEMPORAL_FIELDS, 1)
+    return PatchGrid(1, rows, cols, channels, temporal, patch, merge, facts.image_newline)
 
 
 def patch_tensor(facts: ModelFacts, grids: int, grid: PatchGrid) -> TensorPlan:
@@ -164,7 +172,8 @@ builds("hidden_states", "vision-language", when=takes_grid)(grid_patches)  # the
 
 @placeholders
 def grid_image_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
-    """One image token per m x m patches the merger joins."""
+    """One image token per m x m patches the merger joins (and one per row
+    of them for a tower that ends rows with a newline: HunyuanVL 4)."""
     token = image_token(facts)
     if "pixel_values" not in planned.tensors or token is None or not takes_grid(facts):
         return None

@@ -58,3 +58,19 @@ def pixel_values_videos(facts: ModelFacts, spec, planned: Planned) -> TensorPlan
     planned.tokens += spec.batch * clip_patches(config, frames, height, width)
     planned.notes.append(f"pixel_values_videos: {spec.batch} clip(s) of {frames} frames at {height}x{width}")
     return TensorPlan((spec.batch, frames, channels, height, width), "float32")
+
+
+def pads_frames(facts: ModelFacts) -> bool:
+    """A video model whose visual prompter pads every frame to
+    ``max_img_size`` (TVP), which its frames must then have."""
+    return names_clips(facts) and isinstance(facts.config.get("max_img_size"), int)
+
+
+@builds("pixel_values", "video", when=pads_frames)
+def padded_frames(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """One clip per row [B, T, 3, S, S]: T the config's ``num_frames``, S its
+    ``max_img_size`` (the prompter adds its 3-channel pad to frames of that size)."""
+    frames, side = clip_frames(facts.config), facts.config["max_img_size"]
+    planned.tokens += spec.batch * frames
+    planned.notes.append(f"pixel_values: {spec.batch} clip(s) of {frames} frames at {side}x{side} (max_img_size)")
+    return TensorPlan((spec.batch, frames, 3, side, side), "float32")
