@@ -49,6 +49,8 @@ class ModelFacts:
     image_tokens: int | None = None  # image features per image, measured on the model (vision-language models)
     derived: Mapping = field(default_factory=dict)  # sizes the config class derives from its fields (see derived_sizes)
     tasks: frozenset = frozenset()  # transformers' auto-class tasks of its model type ("keypoint_matching", ...)
+    patch_embedding: str | None = None  # the layer a vision tower embeds patches with: "Conv2d", "Conv3d", "Linear"
+    image_newline: bool = False  # the model holds a learned newline embedding it ends rows of image tokens with
 
     def sub(self, name: str) -> Mapping:
         """A sub-config as a dict, or the config itself when it has none of that name."""
@@ -66,6 +68,13 @@ class Planned:
     tokens: int = 0
     notes: list = field(default_factory=list)
     options: dict = field(default_factory=dict)
+    after_tokens: list = field(default_factory=list)  # inputs to plan once the token ids are planned
+
+    def add_after_tokens(self, name: str) -> None:
+        """Plan input ``name`` (when the forward takes it) after the token
+        ids: an input that describes every token (which are image tokens)."""
+        if name not in self.after_tokens:
+            self.after_tokens.append(name)
 
     def add(self, name: str, required: bool = False) -> TensorPlan | None:
         """Plan input ``name`` (once). A builder calls this for the inputs
@@ -131,7 +140,7 @@ def described_by(*fields: str) -> Predicate:
     return lambda facts: any(facts.config.get(field) is not None for field in fields)
 
 
-tower("pixel_values", described_by("vision_config"))
+tower("pixel_values", described_by("vision_config", "backbone_config"))  # a vision backbone: TVP's ResNet
 tower("input_features", described_by("audio_config", "speech_config"))
 tower("input_values", described_by("audio_config"))
 tower("audio_prompt_latents", described_by("audio_prompt_token_id"))  # a TTS model's voice prompt
@@ -198,6 +207,8 @@ def plan(facts: ModelFacts, spec) -> Planned:
     planned = Planned(spec, facts)
     for name in wanted:
         planned.add(name, required=True)
+    for name in planned.after_tokens:
+        planned.add(name)
     return planned
 
 
@@ -221,7 +232,10 @@ def facts_from_model(model, config: Mapping) -> ModelFacts:
     if accepts and main not in accepts:  # a name inherited from the family's base class (a text tower "reading pixel_values")
         main = facts_from_config(config).main_input
     derived = derived_sizes(model.config) if hasattr(model, "config") else {}
-    return ModelFacts(config, main, accepts, required, derived=derived, tasks=transformers_tasks(config.get("model_type", "")))
+    named_parameters = model.named_parameters() if hasattr(model, "named_parameters") else ()  # a stand-in has none
+    newline = any(name.rpartition(".")[2] == "image_newline" for name, _ in named_parameters)
+    return ModelFacts(config, main, accepts, required, derived=derived, tasks=transformers_tasks(config.get("model_type", "")),
+                      patch_embedding=patch_embedding(model), image_newline=newline)
 
 
 def derived_sizes(config) -> dict:
@@ -253,6 +267,22 @@ def transformers_tasks(model_type: str) -> frozenset:
         for name, table in vars(modeling_auto).items()
         if name.startswith(prefix) and name.endswith(suffix) and model_type in table
     )
+
+
+def patch_embedding(model) -> str | None:
+    """The kind of layer (``Conv2d``, ``Conv3d``, ``Linear``) of the model's
+    patch embedding: the first such layer under a module transformers names
+    ``patch_embed``, ``patch_embedding`` or ``patch_embedder``; None if none."""
+    if not hasattr(model, "named_modules"):
+        return None
+    from torch import nn
+
+    for path, module in model.named_modules():
+        if "patch_embed" in path:
+            kind = next((k for k in (nn.Conv2d, nn.Conv3d, nn.Linear) if isinstance(module, k)), None)
+            if kind is not None:
+                return kind.__name__
+    return None
 
 
 def is_vision(config: Mapping) -> bool:

@@ -32,7 +32,8 @@ aten = torch.ops.aten
 # ops that pick positions by value: on unknown values they get a balanced choice (see KnownValues.choose)
 _CHOICES = {aten.argmax.default: 0, aten.argmin.default: 0, aten.topk.default: 1, aten.max.dim: 1, aten.min.dim: 1,
             aten.sort.default: 1, aten.sort.stable: 1}
-# results whose values are whatever memory held: unknown until written
+# results whose values are whatever memory held: known as zeros (as good a reading as any), so that
+# writes into parts of them (``offsets[0] = 0; offsets[1:] = counts``) keep them known
 _UNINITIALISED = {aten.empty.memory_format, aten.empty_like.default, aten.new_empty.default, aten.empty_strided.default,
                   aten.new_empty_strided.default}
 # in-place ops whose result does not depend on what the tensor held
@@ -281,9 +282,12 @@ class _MetaConstants(TorchFunctionMode):
 
     - ``torch.tensor(data, device="meta")`` under fake tensors makes a plain
       meta tensor, whose values are lost and whose ``.tolist()`` fails: make
-      it on the CPU and move it, so the move passes :class:`KnownValues`
-      (tensors in a list ``data``, which it reads where no mode sees, are
-      read here first: a list of lengths built in a loop);
+      it on the CPU and move it, so the move passes :class:`KnownValues`;
+    - ``torch.tensor([t, ...])`` of fake scalars reads them past every mode
+      (and fails): read their values first (``mrope_position_deltas``, a
+      list of per-row maxima, is made so);
+    - ``t[:, [0, 2, 1]]`` makes its index tensor on the meta device past
+      every mode, values lost: make it here, on the CPU, and move it;
     - ``f"{t}"`` of a fake scalar prints its repr: format its value instead
       (``f"expert_{index}"`` names a module), when it is known.
     """
@@ -291,9 +295,11 @@ class _MetaConstants(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         device = kwargs.get("device")
+        if func in (torch.tensor, torch.as_tensor) and args and isinstance(args[0], (list, tuple)):
+            args, kwargs = _read_tensors(args, kwargs)
+        if func in (torch.Tensor.__getitem__, torch.Tensor.__setitem__) and args[0].is_meta:
+            args = (args[0], _list_indices(args[1], args[0].device), *args[2:])
         if func in (torch.tensor, torch.as_tensor) and device is not None and torch.device(device).type == "meta":
-            if args and isinstance(args[0], (list, tuple)):  # tensors in a list are read below the modes: read them here
-                args = (tree_map(lambda x: x.tolist() if isinstance(x, torch.Tensor) else x, args[0]), *args[1:])
             return func(*args, **{**kwargs, "device": "cpu"}).to(device)
         if func is torch.Tensor.__format__ and args[0].dim() == 0 and args[0].is_meta:
             try:
@@ -301,6 +307,38 @@ class _MetaConstants(TorchFunctionMode):
             except Exception:  # noqa: BLE001 - an unknown value keeps the tensor's own format
                 pass
         return func(*args, **kwargs)
+
+
+def _read_tensors(args, kwargs) -> tuple[tuple, dict]:
+    """``torch.tensor``'s arguments with the tensors inside its list ``data``
+    read as Python numbers (their ``.tolist()``, which :class:`KnownValues`
+    answers), the result keeping the first one's dtype unless one is given."""
+    dtypes = []
+
+    def read(data):
+        if isinstance(data, torch.Tensor):
+            dtypes.append(data.dtype)
+            return data.tolist()
+        if isinstance(data, (list, tuple)):
+            return type(data)(read(item) for item in data)
+        return data
+
+    data = read(args[0])
+    if not dtypes:
+        return args, kwargs
+    return (data, *args[1:]), {"dtype": dtypes[0], **kwargs}
+
+
+def _list_indices(index, device):
+    """An index with its lists of ints (``[0, 2, 1]``) as tensors on
+    ``device``, made from the CPU so their values are known."""
+
+    def convert(item):
+        if isinstance(item, list) and item and all(isinstance(v, int) for v in item):
+            return torch.tensor(item).to(device)
+        return item
+
+    return tuple(convert(item) for item in index) if isinstance(index, tuple) else convert(index)
 
 
 def _choice_dim(func, args, kwargs) -> tuple[int | None, bool]:
