@@ -234,7 +234,7 @@ def profile_flops(
                 counted[counter.name] = replace(counted[counter.name], notes=(
                     *counted[counter.name].notes, f"counted on real CPU tensors: fake tensors cannot run this model ({why})"))
         results.update(counted)
-    results = {c.name: results[c.name] for c in chosen}
+    results = {c.name: _diagnosed(results[c.name], source.config) for c in chosen}
     reference = next((n for n in ("analytic", "torch") if n in results and results[n].ok), None)
     table = reconcile(
         results,
@@ -269,6 +269,14 @@ def decode_spec(spec: InputSpec, mode: str) -> InputSpec:
         raise BadInput("--mode decode feeds token ids: --seq-len new tokens after --context cached ones, not --input / --input-shape")
     new = spec.seq_len if "seq_len" in spec.given else 1
     return replace(spec, seq_len=new, context=spec.context or DEFAULT_CONTEXT)
+
+
+def _diagnosed(result: CounterResult, config) -> CounterResult:
+    """A failure the config itself causes, said so before the model's own words (see :mod:`diagnoses`)."""
+    from .diagnoses import diagnose
+
+    found = diagnose(result.reason, config) if result.status == "error" else None
+    return replace(result, reason=f"{found}; the model said: {result.reason}") if found else result
 
 
 def check_build_options(source: ModelSource, *, base: bool, attn: str | None) -> None:

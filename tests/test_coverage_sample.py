@@ -92,3 +92,15 @@ def test_the_torch_counter_counts_cpu_sdpa_on_real_tensors(tmp_path):
     # 2 layers x 2·n²·H = 2·2·32²·64 score and weighted-sum products
     assert by_op["attention"] == 2 * 2 * 32**2 * 64
     assert real.macs == fake.macs
+
+
+def test_a_default_config_transformers_cannot_run_is_named_for_what_it_is(cli, tmp_path):
+    # Qwen2-VL's defaults: the merger outputs vision_config.hidden_size = 3,584 per image token, the
+    # language model embeds text_config.hidden_size = 8,192, so 64 tokens never match 64 features
+    folder = tmp_path / "qwen2_vl"
+    write_default_config(folder, "qwen2_vl")
+    failed = cli("flops", str(folder), "--base", "--counters", "torch")
+    assert failed.code == 3
+    assert "the config is inconsistent: the image tower's features are not as wide as the language model's " \
+           "embeddings (image features 3,584 wide, text embeddings 8,192)" in failed.err
+    assert "(at qwen2_vl/modeling_qwen2_vl.py:" in failed.err  # where the model refused
