@@ -35,6 +35,26 @@ def layer_field(config: dict | None) -> tuple[str, int] | None:
     return found[0]
 
 
+def uniform_layers(items, layers: int) -> bool:
+    """Whether the model's stack of ``layers`` holds the same modules from
+    layer 1 on (layer 0 may differ), judged from ``items``: (path,
+    description) pairs of the whole model (parameter-tree rows, closed-form
+    leaves). The reduced builds stand for the full model only then: a model
+    whose first layers are dense and the rest mixtures of experts
+    (DeepSeek-V3's first_k_dense_replace) never shows a later layer in them."""
+    per_layer: dict[str, dict[int, list]] = {}
+    for path, description in items:
+        where = locate(path)
+        if where:
+            per_layer.setdefault(where[0], {}).setdefault(where[1], []).append((where[2], description))
+    stacks = [layers_of for layers_of in per_layer.values() if len(layers_of) == layers]
+    if len(stacks) != 1:
+        return False
+    (stack,) = stacks
+    first = sorted(stack.get(1, []))
+    return all(sorted(stack.get(i, [])) == first for i in range(1, layers))
+
+
 def with_layers(config: dict, field: str, layers: int) -> dict:
     """The same config with ``layers`` layers (and per-layer lists cut to match)."""
     reduced = {**config, field: layers}

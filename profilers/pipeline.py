@@ -341,10 +341,10 @@ def _reduced_params(report, layers: int, depth: int) -> int:
 
 def _depth_fits(job: CountJob, plan, report, max_memory: int | None) -> bool:
     """Whether the builds with 1 to 3 layers (see :mod:`depth`) fit where the full model does not."""
-    from .depth import DEPTHS, layer_field
+    from .depth import DEPTHS, layer_field, uniform_layers
 
     found = layer_field(dict(job.source.config or {})) if job.source.kind not in ("toy", "python") else None
-    if found is None:
+    if found is None or not uniform_layers(((m.path, (m.type, m.params)) for m in report.modules), found[1]):
         return False
     return _over_budget(job, plan, _reduced_params(report, found[1], max(DEPTHS)), max_memory) is None
 
@@ -356,7 +356,7 @@ def _shallow_is_faster(job: CountJob, counters) -> bool:
     """Whether only meta-tensor counters run on a deep model the analytic
     counter knows (its closed forms give the parameter tree without a build)."""
     from .analytic import Unsupported
-    from .depth import layer_field
+    from .depth import layer_field, uniform_layers
 
     if job.source.kind in ("toy", "python") or any(c.real_tensors for c in counters) or job.mode == "decode":
         return False
@@ -364,10 +364,10 @@ def _shallow_is_faster(job: CountJob, counters) -> bool:
     if found is None or found[1] < SHALLOW_LAYERS:
         return False
     try:
-        _analysis(job.source, base=job.base, spec=job.inputs)
+        analysis = _analysis(job.source, base=job.base, spec=job.inputs)
     except Unsupported:
         return False
-    return True
+    return uniform_layers(((leaf.path, (leaf.type, leaf.params, leaf.macs)) for leaf in analysis.leaves), found[1])
 
 
 def _count_in_depth(job: CountJob, counters: tuple, feed, timeout_s: float, on_progress, meta: bool = False) -> dict[str, CounterResult]:

@@ -60,3 +60,21 @@ def test_only_one_stack_of_more_than_three_layers_is_extrapolated():
     assert layer_field({"model_type": "llava", "text_config": {"num_hidden_layers": 32}}) is None
     gemma2 = {"num_hidden_layers": 4, "layer_types": ["sliding_attention", "full_attention"] * 2}
     assert with_layers(gemma2, "num_hidden_layers", 1) == {"num_hidden_layers": 1, "layer_types": ["sliding_attention"]}
+
+
+def test_a_model_whose_later_layers_differ_is_never_counted_on_reduced_builds():
+    from modelprof.profilers.depth import uniform_layers
+
+    dense, sparse = ("MLP", 3 * 7168 * 18432), ("MoE", 256 * 3 * 7168 * 2048)
+    # DeepSeek-V3: first_k_dense_replace = 3 dense layers, then 58 mixture-of-experts layers
+    rows = [(f"model.layers.{i}.mlp", dense if i < 3 else sparse) for i in range(61)] + [("lm_head", ("Linear", 1))]
+    assert not uniform_layers(rows, 61)
+    assert uniform_layers([(f"model.layers.{i}.mlp", sparse if i else dense) for i in range(61)], 61)  # layer 0 may differ
+
+
+def test_deepseek_v3_is_counted_whole_by_torch_and_agrees_with_closed_forms():
+    from modelprof.profilers.pipeline import profile_flops
+
+    result = profile_flops("deepseek-ai/DeepSeek-V3", counters=["analytic", "torch"], depth=0)
+    assert result.results["torch"].macs == result.results["analytic"].macs
+    assert not any("extrapolated" in note for note in result.results["torch"].notes)
