@@ -25,7 +25,8 @@ from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_mod
 from torch.utils._pytree import tree_flatten, tree_map, tree_unflatten
 from torch.utils.weak import WeakIdKeyDictionary
 
-# a result is kept only up to this many elements (token ids, masks, grids, positions; not activations)
+# a result is kept only while its storage holds up to this many elements (token ids, masks, grids,
+# positions; not activations); a view (an expanded mask) costs what its storage holds
 MAX_KNOWN_ELEMENTS = 1 << 22
 
 aten = torch.ops.aten
@@ -67,7 +68,7 @@ class KnownValues(TorchDispatchMode):
             self._constants.__exit__(*exc)
 
     def know(self, fake: torch.Tensor, real: torch.Tensor) -> None:
-        if real.numel() <= MAX_KNOWN_ELEMENTS:
+        if _stored(real) <= MAX_KNOWN_ELEMENTS:
             with _disable_current_modes():
                 self.values[fake] = real.detach().cpu()
 
@@ -356,11 +357,12 @@ def _choice_dim(func, args, kwargs) -> tuple[int | None, bool]:
 
 
 def _small(out) -> bool:
-    total = 0
-    for leaf in tree_flatten(out)[0]:
-        if isinstance(leaf, torch.Tensor):
-            total += leaf.numel()
-    return total <= MAX_KNOWN_ELEMENTS
+    return sum(_stored(leaf) for leaf in tree_flatten(out)[0] if isinstance(leaf, torch.Tensor)) <= MAX_KNOWN_ELEMENTS
+
+
+def _stored(tensor: torch.Tensor) -> int:
+    """Elements the tensor's storage holds (a broadcast view of a mask holds only the mask)."""
+    return tensor.untyped_storage().nbytes() // max(tensor.element_size(), 1)
 
 
 class Storages:
