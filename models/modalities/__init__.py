@@ -300,4 +300,4 @@ def is_encoder_decoder(config: Mapping) -> bool:
 
 
 # each module registers its builders; among the ``when`` variants of one input, the first imported is tried first
-from . import audio, audio_language, grid, prompts, structured, text, video, vision, vision_language  # noqa: E402,F401
+from . import audio, audio_language, grid, multitower, prompts, structured, text, video, vision, vision_language  # noqa: E402,F401

@@ -1,0 +1,223 @@
+"""Models with an image (or region-feature) tower beside their text tower
+that do not put image features at placeholder tokens: dual encoders and
+fusion encoders (FLAVA, ViLT), and models fed the region features of an
+object detector (LXMERT, VisualBERT).
+
+Each tower's input is planned whenever the forward takes it (see
+:func:`~modelprof.models.modalities.tower`), so that one forward runs the
+image tower, the text tower and what joins them.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from ...profilers.errors import BadInput
+from . import ModelFacts, Placeholders, Planned, TensorPlan, builds, placeholders, tower
+from .text import text_length
+from .vision import image_side, pixel_values
+
+# Regions per image of the bottom-up-attention Faster R-CNN (Anderson et al.,
+# 2018) whose features LXMERT and VisualBERT were trained on: 36 boxes kept per image.
+REGIONS_PER_IMAGE = 36
+
+
+def image_config(facts: ModelFacts) -> Mapping | None:
+    """The config of an image tower named ``image_config`` (FLAVA) where the
+    model has no ``vision_config``."""
+    sub = facts.config.get("image_config")
+    return sub if isinstance(sub, Mapping) and not isinstance(facts.config.get("vision_config"), Mapping) else None
+
+
+def patches_in_own_config(facts: ModelFacts) -> bool:
+    """A single-stream model that embeds image patches itself, sized by its
+    own top-level ``image_size`` and ``patch_size`` (ViLT)."""
+    return "vision_config" not in facts.config and all(k in facts.config for k in ("image_size", "patch_size", "vocab_size"))
+
+
+tower("pixel_values", lambda facts: image_config(facts) is not None or patches_in_own_config(facts))
+
+
+@builds("pixel_values", "vision", when=lambda facts: image_config(facts) is not None)
+def image_config_pixels(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """Images [B, C, H, W] at the ``image_config``'s size and channels."""
+    sub = image_config(facts)
+    height, width = image_side(sub, spec)
+    return TensorPlan((spec.batch, sub.get("num_channels", 3), height, width), "float32")
+
+
+def takes_regions(facts: ModelFacts) -> bool:
+    return bool({"visual_feats", "visual_embeds"} & facts.accepts)
+
+
+tower("visual_feats", takes_regions)
+tower("visual_embeds", takes_regions)
+
+
+def regions(spec, planned: Planned) -> int:
+    """Detector regions per image (see :data:`REGIONS_PER_IMAGE`), noted once."""
+    note = f"region features: {REGIONS_PER_IMAGE} boxes per image (the bottom-up-attention Faster R-CNN's)"
+    if note not in planned.notes:
+        planned.notes.append(note)
+    return REGIONS_PER_IMAGE
+
+
+@builds("visual_feats", "vision")
+def visual_feats(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """ROI-pooled detector features [B, boxes, ``visual_feat_dim``] (LXMERT),
+    with their boxes ``visual_pos``."""
+    planned.add("visual_pos")
+    return TensorPlan((spec.batch, regions(spec, planned), facts.config["visual_feat_dim"]), "float32")
+
+
+@builds("visual_pos", "vision")
+def visual_pos(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """Each region's normalised box [B, boxes, ``visual_pos_dim``] (x0, y0, x1, y1)."""
+    return TensorPlan((spec.batch, regions(spec, planned), facts.config.get("visual_pos_dim", 4)), "float32")
+
+
+@builds("visual_embeds", "vision")
+def visual_embeds(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """Detector features [B, boxes, ``visual_embedding_dim``] (VisualBERT)."""
+    return TensorPlan((spec.batch, regions(spec, planned), facts.config["visual_embedding_dim"]), "float32")
+
+
+# --- Q-Former models (BLIP-2, InstructBLIP): learned queries read the image, the language model reads the queries
+
+# A video for InstructBLIP-Video is 4 frames, each read by its own queries
+# (processing_instructblipvideo.py: "InstructBLIP works with 4 frames only").
+QFORMER_VIDEO_FRAMES = 4
+# BLIP-2's queries and vision tower (Blip2Config, Blip2VisionConfig defaults; Li et al., 2023): 32 learned
+# queries read the image features of a ViT at 224 px in 14-px patches, 16 x 16 patches and a class token.
+QFORMER_QUERIES = 32
+QFORMER_IMAGE_FEATURES = (224 // 14) ** 2 + 1
+PLACEHOLDER_FIELDS = {"image": ("image_token_index", "image_token_id"), "video": ("video_token_index", "video_token_id")}
+
+
+def takes_qformer(facts: ModelFacts) -> bool:
+    """A vision tower, a Q-Former and a language model (BLIP-2 and its kin)."""
+    return isinstance(facts.config.get("qformer_config"), Mapping) and isinstance(facts.config.get("num_query_tokens"), int)
+
+
+def takes_video_queries(facts: ModelFacts) -> bool:
+    """A Q-Former model whose placeholders are video tokens: every frame its own queries."""
+    return takes_qformer(facts) and any(k in facts.config for k in PLACEHOLDER_FIELDS["video"])
+
+
+@builds("pixel_values", "video", when=takes_video_queries)
+def qformer_video(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """A clip [B, 4, C, H, W] (see :data:`QFORMER_VIDEO_FRAMES`) at the vision config's size."""
+    vision = facts.sub("vision_config")
+    height, width = image_side(vision, spec)
+    planned.notes.append(f"pixel_values: a clip of {QFORMER_VIDEO_FRAMES} frames, the Q-Former reads each")
+    return TensorPlan((spec.batch, QFORMER_VIDEO_FRAMES, vision.get("num_channels", 3), height, width), "float32")
+
+
+@placeholders
+def query_placeholders(facts: ModelFacts, planned: Planned) -> Placeholders | None:
+    """The language model's placeholders: one per query output
+    (``num_query_tokens``), per frame of a clip. A config whose placeholder
+    id is null cannot run: the forward compares the ids with None."""
+    pixels = planned.tensors.get("pixel_values")
+    if pixels is None or not takes_qformer(facts):
+        return None
+    what = "video" if takes_video_queries(facts) else "image"
+    fields = PLACEHOLDER_FIELDS[what]
+    token = next((facts.config[k] for k in fields if isinstance(facts.config.get(k), int)), None)
+    if token is None:
+        raise BadInput(
+            f"the config's {fields[0]} is null: the model puts its query outputs at {what} tokens of that id "
+            f"and cannot run without one; set {fields[0]} as the checkpoint does"
+        )
+    frames = pixels.shape[1] if len(pixels.shape) == 5 else 1
+    return Placeholders(token, facts.config["num_query_tokens"] * frames, what)
+
+
+@builds("qformer_input_ids", "text")
+def qformer_input_ids(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """The prompt as the Q-Former's tokenizer encodes it [B, n]: the text
+    length, within the Q-Former's position table (processing_instructblip.py)."""
+    return TensorPlan((spec.batch, text_length(facts.sub("qformer_config"), spec, planned=planned)), "int64")
+
+
+def bare_qformer(facts: ModelFacts) -> bool:
+    """A Q-Former alone: its queries and the image features they read come from outside."""
+    return "query_embeds" in facts.accepts and "encoder_hidden_size" in facts.config
+
+
+tower("encoder_hidden_states", bare_qformer)
+
+
+@builds("query_embeds", "vision")
+def query_embeds(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """The learned queries [B, queries, ``hidden_size``]: ``num_query_tokens``
+    where the config has it, else BLIP-2's 32."""
+    queries = facts.config.get("num_query_tokens") or QFORMER_QUERIES
+    return TensorPlan((spec.batch, queries, facts.config["hidden_size"]), "float32")
+
+
+@builds("encoder_hidden_states", "vision", when=bare_qformer)
+def qformer_image_features(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """The vision tower's features the queries cross-attend to [B, 257,
+    ``encoder_hidden_size``] (see :data:`QFORMER_IMAGE_FEATURES`)."""
+    planned.notes.append(
+        f"encoder_hidden_states: {QFORMER_IMAGE_FEATURES} image features (BLIP-2's vision tower: 224 px in 14-px patches and a class token)"
+    )
+    return TensorPlan((spec.batch, QFORMER_IMAGE_FEATURES, facts.config["encoder_hidden_size"]), "float32")
+
+
+# --- Kosmos-2 and Kosmos-2.5: a resampler's latent queries go where image_embeds_position_mask marks
+
+
+def marks_image_positions(facts: ModelFacts) -> bool:
+    """The forward takes a mask of the positions the image's latent queries fill."""
+    return "image_embeds_position_mask" in facts.accepts and isinstance(facts.config.get("latent_query_num"), int)
+
+
+@builds("pixel_values", "vision", when=marks_image_positions)
+def positioned_pixels(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """Images as for any vision tower, and the mask of where their features go."""
+    planned.add("image_embeds_position_mask")
+    return pixel_values(facts, spec, planned)
+
+
+def takes_flattened_patches(facts: ModelFacts) -> bool:
+    """Pix2Struct-style image tower: rows of (row, column, patch values)."""
+    return "patch_embed_hidden_size" in facts.sub("vision_config")
+
+
+tower("flattened_patches", lambda facts: isinstance(facts.config.get("vision_config"), Mapping) and takes_flattened_patches(facts))
+
+
+@builds("flattened_patches", "vision", when=takes_flattened_patches)
+def flattened_patches(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """[B, ``max_num_patches``, 2 + ``patch_embed_hidden_size``]: each row a
+    patch's row and column index and its C·p·p values. The image processor
+    resizes any image to fill its ``max_patches`` rows (4,096 by default, the
+    vision config's ``max_num_patches``) and pads to them, so the image size
+    does not change the count."""
+    vision = facts.sub("vision_config")
+    rows = vision["max_num_patches"]
+    planned.notes.append(f"flattened_patches: {rows:,} patch rows (the image processor fills and pads to max_patches)")
+    planned.tokens += spec.batch * rows
+    if marks_image_positions(facts):
+        planned.add("image_embeds_position_mask")
+    return TensorPlan((spec.batch, rows, 2 + vision["patch_embed_hidden_size"]), "float32")
+
+
+@builds("image_embeds_position_mask", "vision-language")
+def image_embeds_position_mask(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """[B, q + n] over the token ids: 1 at the ``latent_query_num`` (q)
+    positions at the start of each row that the image's features fill, 0 over
+    the n text tokens (the processor puts them after ``<s><image>``)."""
+    latent = facts.config["latent_query_num"]
+    return TensorPlan((spec.batch, latent + text_length(facts.sub("text_config"), spec)), "int64", ((1, latent),))
+
+
+@placeholders
+def latent_query_positions(facts: ModelFacts, planned: Planned) -> Placeholders | None:
+    """The token ids have a position for every latent query; the mask, not
+    their ids, says where the image goes (the processor numbers them from
+    ``first_image_token_id``; any id costs the same)."""
+    mask = planned.tensors.get("image_embeds_position_mask")
+    return None if mask is None else Placeholders(0, facts.config["latent_query_num"], "image")
