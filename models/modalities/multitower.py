@@ -221,3 +221,98 @@ def latent_query_positions(facts: ModelFacts, planned: Planned) -> Placeholders 
     ``first_image_token_id``; any id costs the same)."""
     mask = planned.tensors.get("image_embeds_position_mask")
     return None if mask is None else Placeholders(0, facts.config["latent_query_num"], "image")
+
+
+# --- NaFlex vision towers (SigLIP 2 and the models built on it): patch rows of any aspect, masked to their count
+
+
+def takes_naflex(facts: ModelFacts) -> bool:
+    """A vision tower fed rows of flattened patches with their mask and each
+    image's (rows, columns) of patches."""
+    return {"spatial_shapes", "pixel_attention_mask"} <= facts.accepts
+
+
+def naflex_grid(facts: ModelFacts, spec) -> tuple[int, int, int]:
+    """(patches high, patches wide, values per patch) of one image: a square
+    image of ``--image-size`` in ``patch_size`` patches, else the side of
+    the position table (``num_patches``, which the image processor's default
+    ``max_num_patches`` matches: 256 = 16 x 16)."""
+    vision = facts.sub("vision_config")
+    patch = vision["patch_size"]
+    side = spec.image_size // patch if spec.image_size else int(vision["num_patches"] ** 0.5)
+    return side, side, vision.get("num_channels", 3) * patch * patch
+
+
+@builds("pixel_values", "vision", when=takes_naflex)
+def naflex_patches(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """[B, h·w, C·p·p]: every image as rows of flattened patches, with
+    ``pixel_attention_mask`` and ``spatial_shapes`` beside them."""
+    rows, cols, values = naflex_grid(facts, spec)
+    planned.notes.append(f"pixel_values: {rows}x{cols} patches of {values} values (NaFlex rows; the processor's max_num_patches)")
+    planned.tokens += spec.batch * rows * cols
+    planned.add("pixel_attention_mask")
+    planned.add("spatial_shapes")
+    return TensorPlan((spec.batch, rows * cols, values), "float32")
+
+
+@builds("pixel_attention_mask", "vision", when=takes_naflex)
+def naflex_mask(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """[B, h·w]: 1 for every patch row (none is padding)."""
+    rows, cols, _ = naflex_grid(facts, spec)
+    return TensorPlan((spec.batch, rows * cols), "int64", ((1, rows * cols),))
+
+
+@builds("spatial_shapes", "vision", when=takes_naflex)
+def spatial_shapes(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """[B, 2]: each image's (patches high, patches wide)."""
+    rows, cols, _ = naflex_grid(facts, spec)
+    return TensorPlan((spec.batch, 2), "int64", values=(rows, cols) * spec.batch)
+
+
+@placeholders
+def naflex_image_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
+    """One image token per ``downsample_factor`` x ``downsample_factor``
+    patches, which the projector unshuffles into one (LFM2-VL)."""
+    from .vision_language import image_token
+
+    token = image_token(facts)
+    if "spatial_shapes" not in planned.tensors or token is None:
+        return None
+    rows, cols, _ = naflex_grid(facts, planned.spec)
+    factor = facts.config.get("downsample_factor") or 1
+    return Placeholders(token, (rows // factor) * (cols // factor), "image")
+
+
+# --- encoder-decoders whose encoder holds the vision tower (T5Gemma 2): the image tokens are the encoder's
+
+
+def encoder_vision(facts: ModelFacts) -> Mapping | None:
+    """The ``encoder`` sub-config where it holds the ``vision_config`` and the model itself has none."""
+    encoder = facts.config.get("encoder")
+    if isinstance(facts.config.get("vision_config"), Mapping) or not isinstance(encoder, Mapping):
+        return None
+    return encoder if isinstance(encoder.get("vision_config"), Mapping) else None
+
+
+tower("pixel_values", lambda facts: encoder_vision(facts) is not None)
+
+
+@builds("pixel_values", "vision", when=lambda facts: encoder_vision(facts) is not None)
+def encoder_pixels(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """Images as the encoder's vision tower takes them."""
+    return pixel_values(ModelFacts(encoder_vision(facts), facts.main_input, facts.accepts, facts.required), spec, planned)
+
+
+@placeholders
+def encoder_image_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
+    """The image token (the model's id, else the encoder's) once per image
+    feature the encoder's config counts (``mm_tokens_per_image``)."""
+    from .vision_language import IMAGE_TOKENS_FIELDS, image_token
+
+    encoder = encoder_vision(facts)
+    if encoder is None or "pixel_values" not in planned.tensors:
+        return None
+    inner = ModelFacts(encoder, facts.main_input)
+    token = image_token(facts) if image_token(facts) is not None else image_token(inner)
+    count = next((encoder[k] for k in IMAGE_TOKENS_FIELDS if isinstance(encoder.get(k), int)), None)
+    return Placeholders(token, count, "image") if token is not None and count else None
