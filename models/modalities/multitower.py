@@ -316,3 +316,93 @@ def encoder_image_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | 
     token = image_token(facts) if image_token(facts) is not None else image_token(inner)
     count = next((encoder[k] for k in IMAGE_TOKENS_FIELDS if isinstance(encoder.get(k), int)), None)
     return Placeholders(token, count, "image") if token is not None and count else None
+
+
+# --- image token counts that live in the vision config or follow from its layers
+
+
+@placeholders
+def vision_config_image_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
+    """The image token once per feature where the vision config states the
+    count (Janus: ``num_image_tokens``) and the model's own config does not."""
+    from .vision_language import IMAGE_TOKENS_FIELDS, image_token
+
+    token, vision = image_token(facts), facts.config.get("vision_config")
+    if "pixel_values" not in planned.tensors or token is None or not isinstance(vision, Mapping):
+        return None
+    if any(isinstance(facts.config.get(k), int) for k in IMAGE_TOKENS_FIELDS):
+        return None
+    count = next((vision[k] for k in IMAGE_TOKENS_FIELDS if isinstance(vision.get(k), int)), None)
+    return Placeholders(token, count, "image") if count else None
+
+
+def staged_convolutions(facts: ModelFacts) -> bool:
+    """A vision tower of convolution stages (Florence-2's DaViT): a kernel,
+    stride and padding per stage, and a temporal embedding in its projector."""
+    vision = facts.sub("vision_config")
+    return all(isinstance(vision.get(k), list) for k in ("patch_size", "patch_stride", "patch_padding")) and (
+        "max_temporal_embeddings" in vision
+    )
+
+
+def staged_side(side: int, vision: Mapping) -> int:
+    """An image side after every convolution stage: (s + 2·pad - k) // stride + 1 each."""
+    for kernel, stride, pad in zip(vision["patch_size"], vision["patch_stride"], vision["patch_padding"]):
+        side = (side + 2 * pad - kernel) // stride + 1
+    return side
+
+
+@placeholders
+def staged_image_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
+    """One image token per position of the last stage, and one more: the
+    projector adds the image's mean over space (one per frame) before them."""
+    from .vision_language import image_token
+
+    token = image_token(facts)
+    if "pixel_values" not in planned.tensors or token is None or not staged_convolutions(facts):
+        return None
+    vision = facts.sub("vision_config")
+    height, width = image_side(vision, planned.spec)
+    return Placeholders(token, staged_side(height, vision) * staged_side(width, vision) + 1, "image")
+
+
+def patches_beside_text(facts: ModelFacts) -> bool:
+    """A decoder that embeds raw image patches itself (Fuyu): no vision
+    config, a text config, an image token, and the patch size at top level."""
+    config = facts.config
+    return (
+        not isinstance(config.get("vision_config"), Mapping)
+        and isinstance(config.get("text_config"), Mapping)
+        and isinstance(config.get("patch_size"), int)
+        and any(isinstance(config.get(k), int) for k in ("image_token_id", "image_token_index"))
+    )
+
+
+tower("pixel_values", patches_beside_text)
+
+
+def patch_rows(facts: ModelFacts, spec) -> tuple[int, int]:
+    """(patches high, patches wide) of an image at the config's ``image_size``
+    (or ``--image-size``) in ``patch_size`` patches."""
+    height, width = image_side(facts.config, spec)
+    patch = facts.config["patch_size"]
+    return height // patch, width // patch
+
+
+@builds("pixel_values", "vision", when=patches_beside_text)
+def raw_patches(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """[B, h·w, p·p·C]: every patch flattened, one image token each."""
+    rows, cols = patch_rows(facts, spec)
+    patch, channels = facts.config["patch_size"], facts.config.get("num_channels", 3)
+    planned.notes.append(f"pixel_values: {rows}x{cols} patches of {patch}x{patch} pixels, each one image token")
+    return TensorPlan((spec.batch, rows * cols, patch * patch * channels), "float32")
+
+
+@placeholders
+def raw_patch_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
+    from .vision_language import image_token
+
+    if "pixel_values" not in planned.tensors or not patches_beside_text(facts):
+        return None
+    rows, cols = patch_rows(facts, planned.spec)
+    return Placeholders(image_token(facts), rows * cols, "image")
