@@ -10,6 +10,7 @@ image tower, the text tower and what joins them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping
 
 from ...profilers.errors import BadInput
@@ -406,3 +407,98 @@ def raw_patch_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None
         return None
     rows, cols = patch_rows(facts, planned.spec)
     return Placeholders(image_token(facts), rows * cols, "image")
+
+
+# --- Molmo 2: an image as overlapping crops plus a low-resolution view, patches pooled 2 x 2 into tokens
+
+# Molmo2ImageProcessor's defaults (image_processing_molmo2.py): at most 8 high-resolution crops of the
+# vision tower's image_size, overlapping by 4 patches on each side, and 2 x 2 patches pooled into a token.
+MOLMO_MAX_CROPS = 8
+MOLMO_OVERLAP = (4, 4)
+MOLMO_POOLING = (2, 2)
+
+
+def takes_pooled_crops(facts: ModelFacts) -> bool:
+    """Crops of patches pooled into tokens by index (Molmo 2)."""
+    return {"image_token_pooling", "image_grids"} <= facts.accepts
+
+
+def select_tiling(height: int, width: int, window: int, max_crops: int) -> tuple[int, int]:
+    """(rows, columns) of crop windows for an image (``select_tiling`` in
+    image_processing_molmo2.py): the smallest tiling that needs no
+    downscaling, else the one that downscales least."""
+    tilings = sorted(((h, w) for h in range(1, max_crops + 1) for w in range(1, max_crops + 1) if h * w <= max_crops),
+                     key=lambda t: (t[0] * t[1], t[0]))
+    scales = [min(h * window / height, w * window / width) for h, w in tilings]
+    if all(scale < 1 for scale in scales):
+        return tilings[max(range(len(tilings)), key=lambda i: scales[i])]
+    return tilings[min(range(len(tilings)), key=lambda i: scales[i] if scales[i] >= 1 else float("inf"))]
+
+
+@dataclass(frozen=True)
+class CropLayout:
+    crops: int  # high-resolution crops and the low-resolution view
+    patches: int  # patches per crop
+    values: int  # values per patch: C·p·p
+    grid: tuple[int, int, int, int]  # pooled (rows, columns) of the low-resolution view, then of the crops
+
+    @property
+    def tokens(self) -> int:
+        low_h, low_w, high_h, high_w = self.grid
+        return low_h * low_w + high_h * high_w
+
+
+def crop_layout(facts: ModelFacts, spec) -> CropLayout:
+    """How Molmo 2's image processor cuts one image at ``--image-size`` (else
+    the vision ``image_size``): crops of the vision tower's size on a canvas
+    of overlapping windows (``compute_crop_geometry``), pooled 2 x 2."""
+    vision = facts.sub("vision_config")
+    crop = vision["image_size"][0] if isinstance(vision["image_size"], list) else vision["image_size"]
+    patch = vision["patch_size"]
+    height, width = image_side(vision, spec)
+    margin = sum(MOLMO_OVERLAP) * patch
+    window = (crop // patch - sum(MOLMO_OVERLAP)) * patch
+    rows, cols = select_tiling(height - margin, width - margin, window, MOLMO_MAX_CROPS)
+    pool_h, pool_w = MOLMO_POOLING
+    side = crop // patch
+    high = (-(-(rows * window + margin) // patch // pool_h), -(-(cols * window + margin) // patch // pool_w))
+    grid = (-(-side // pool_h), -(-side // pool_w), *high)
+    return CropLayout(rows * cols + 1, side * side, vision.get("num_channels", 3) * patch * patch, grid)
+
+
+@builds("pixel_values", "vision", when=takes_pooled_crops)
+def pooled_crops(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """[B, crops, patches, C·p·p]: the low-resolution view and the
+    high-resolution crops of every image, as rows of patches."""
+    layout = crop_layout(facts, spec)
+    planned.notes.append(
+        f"pixel_values: {layout.crops} crops of {layout.patches} patches per image (a low-resolution view and "
+        f"{layout.crops - 1} overlapping crops), pooled into {layout.tokens} image tokens"
+    )
+    planned.tokens += spec.batch * layout.crops * layout.patches
+    planned.add("image_token_pooling")
+    planned.add("image_grids")
+    return TensorPlan((spec.batch, layout.crops, layout.patches, layout.values), "float32")
+
+
+@builds("image_token_pooling", "vision")
+def image_token_pooling(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """[B·tokens, 2·2]: the patches each image token pools; which patches
+    (all the first here) never changes the count, how many does."""
+    layout = crop_layout(facts, spec)
+    return TensorPlan((spec.batch * layout.tokens, MOLMO_POOLING[0] * MOLMO_POOLING[1]), "int64")
+
+
+@builds("image_grids", "vision")
+def image_grids(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """[B, 4]: every image's pooled (rows, columns) of its low-resolution view, then of its crops."""
+    return TensorPlan((spec.batch, 4), "int64", values=crop_layout(facts, spec).grid * spec.batch)
+
+
+@placeholders
+def pooled_crop_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
+    """The image patch token (``image_patch_id``) once per pooled token."""
+    token = facts.config.get("image_patch_id")
+    if "image_grids" not in planned.tensors or not isinstance(token, int):
+        return None
+    return Placeholders(token, crop_layout(facts, planned.spec).tokens, "image")
