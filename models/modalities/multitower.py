@@ -502,3 +502,42 @@ def pooled_crop_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | No
     if "image_grids" not in planned.tensors or not isinstance(token, int):
         return None
     return Placeholders(token, crop_layout(facts, planned.spec).tokens, "image")
+
+
+# --- Inkling 2: a grid counted in text tokens, each token's m x m patches one channels-last tile
+
+
+def takes_token_tiles(facts: ModelFacts) -> bool:
+    """A grid-style tower without temporal patches whose learned positions
+    are interpolated from a ``posemb_grid_size`` grid (Inkling 2): its grid
+    counts text tokens, and each token arrives as one (p·m) x (p·m) x C tile."""
+    vision = facts.sub("vision_config")
+    return "image_grid_thw" in facts.accepts and "posemb_grid_size" in vision and "temporal_patch_size" not in vision
+
+
+def token_tiles(facts: ModelFacts, spec) -> tuple[int, int, int]:
+    """(tokens high, tokens wide, tile side in pixels): the image side in
+    whole tiles of ``patch_size`` x ``spatial_merge_size`` pixels (the image
+    processor pads a ragged edge up to a whole tile)."""
+    vision = facts.sub("vision_config")
+    tile = vision["patch_size"] * vision.get("spatial_merge_size", 1)
+    height, width = image_side(vision, spec)
+    return max(height // tile, 1), max(width // tile, 1), tile
+
+
+@builds("pixel_values", "vision", when=takes_token_tiles)
+def token_tile_pixels(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """[B·h·w, t, t, C]: one tile per image token, channels last."""
+    rows, cols, tile = token_tiles(facts, spec)
+    channels = facts.sub("vision_config").get("num_channels", 3)
+    planned.notes.append(f"pixel_values: {rows}x{cols} tiles of {tile}x{tile} pixels, one per image token")
+    planned.tokens += spec.batch * rows * cols
+    planned.add("image_grid_thw")
+    return TensorPlan((spec.batch * rows * cols, tile, tile, channels), "float32")
+
+
+@builds("image_grid_thw", "vision", when=takes_token_tiles)
+def token_tile_grid(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """(frames, tokens high, tokens wide) of every image: (1, h, w)."""
+    rows, cols, _ = token_tiles(facts, spec)
+    return TensorPlan((spec.batch, 3), "int64", values=(1, rows, cols) * spec.batch)
