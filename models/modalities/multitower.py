@@ -541,3 +541,85 @@ def token_tile_grid(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """(frames, tokens high, tokens wide) of every image: (1, h, w)."""
     rows, cols, _ = token_tiles(facts, spec)
     return TensorPlan((spec.batch, 3), "int64", values=(1, rows, cols) * spec.batch)
+
+
+# --- Inkling: image patches as two-frame tubes, sound as quantised mel frames, each one token of the text
+
+# InklingFeatureExtractor's default audio_token_duration_s (feature_extraction_inkling.py): one token per 50 ms hop.
+INKLING_AUDIO_TOKEN_SECONDS = 0.05
+
+
+def takes_patch_tubes(facts: ModelFacts) -> bool:
+    """A vision tower that folds each patch, repeated over ``temporal_patch_size``
+    frames, straight into the text width (``text_hidden_size``): no grid, one token per patch."""
+    vision = facts.config.get("vision_config")
+    return (
+        isinstance(vision, Mapping)
+        and "image_grid_thw" not in facts.accepts
+        and all(k in vision for k in ("temporal_patch_size", "patch_size", "text_hidden_size"))
+    )
+
+
+def tube_grid(facts: ModelFacts, spec) -> tuple[int, int]:
+    """(patches high, patches wide) as the image processor cuts an image
+    (``divide_to_patches`` in image_processing_inkling.py): ceil(H / p) rows
+    and W // p + 1 columns, the ragged ones padded."""
+    patch = facts.sub("vision_config")["patch_size"]
+    height, width = image_side(facts.sub("vision_config"), spec)
+    return -(-height // patch), width // patch + 1
+
+
+@builds("pixel_values", "vision", when=takes_patch_tubes)
+def patch_tubes(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """[B·patches, T, p, p, C]: every patch of every image, its frames repeated."""
+    vision = facts.sub("vision_config")
+    rows, cols = tube_grid(facts, spec)
+    patch = vision["patch_size"]
+    planned.notes.append(f"pixel_values: {rows}x{cols} patches of {patch}x{patch} pixels, each one image token")
+    planned.tokens += spec.batch * rows * cols
+    return TensorPlan((spec.batch * rows * cols, vision["temporal_patch_size"], patch, patch, vision.get("num_channels", 3)), "float32")
+
+
+@placeholders
+def patch_tube_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
+    from .vision_language import image_token
+
+    if "pixel_values" not in planned.tensors or not takes_patch_tubes(facts) or image_token(facts) is None:
+        return None
+    rows, cols = tube_grid(facts, planned.spec)
+    return Placeholders(image_token(facts), rows * cols, "image")
+
+
+def takes_mel_ids(facts: ModelFacts) -> bool:
+    """Sound as ids of quantised mel bins (``n_mel_bins`` of ``mel_vocab_size`` levels)."""
+    audio = facts.config.get("audio_config")
+    return "audio_input_ids" in facts.accepts and isinstance(audio, Mapping) and "mel_vocab_size" in audio
+
+
+tower("audio_input_ids", takes_mel_ids)
+
+
+def mel_frames(spec) -> int:
+    """Audio tokens of ``--audio-seconds`` (default 10): one per 50-ms hop."""
+    from .audio import audio_seconds
+
+    return -(-round(audio_seconds(spec) * 1000) // round(INKLING_AUDIO_TOKEN_SECONDS * 1000))
+
+
+@builds("audio_input_ids", "audio", when=takes_mel_ids)
+def audio_input_ids(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """[B, frames, ``n_mel_bins``]: every frame's quantised mel bins, one audio per row."""
+    from .audio import audio_seconds
+
+    frames = mel_frames(spec)
+    planned.notes.append(f"audio_input_ids: {audio_seconds(spec):g} s of audio as {frames:,} frames of quantised mel bins")
+    return TensorPlan((spec.batch, frames, facts.sub("audio_config")["n_mel_bins"]), "int64")
+
+
+@placeholders
+def mel_frame_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
+    """The audio token once per frame."""
+    token = facts.config.get("audio_token_id")
+    if "audio_input_ids" not in planned.tensors or not isinstance(token, int):
+        return None
+    return Placeholders(token, mel_frames(planned.spec), "audio")
