@@ -1,15 +1,24 @@
-"""Models with an image (or region-feature) tower beside their text tower
-that do not put image features at placeholder tokens: dual encoders and
-fusion encoders (FLAVA, ViLT), and models fed the region features of an
-object detector (LXMERT, VisualBERT).
+"""Models whose image (or region-feature, or sound) tower is not fed a
+plain [B, C, H, W] image beside placeholder tokens that say so in the config:
+dual and fusion encoders (FLAVA, ViLT, SigLIP 2), models fed an object
+detector's region features (LXMERT, VisualBERT), Q-Former models (BLIP-2,
+InstructBLIP), resamplers whose image positions a mask marks (Kosmos-2 and
+2.5), encoder-decoders whose encoder holds the vision tower (T5Gemma 2), and
+vision-language models whose image token count follows from their own layout
+(Janus, Florence-2, Fuyu, LFM2-VL, Molmo 2, Inkling and Inkling 2).
 
 Each tower's input is planned whenever the forward takes it (see
 :func:`~modelprof.models.modalities.tower`), so that one forward runs the
-image tower, the text tower and what joins them.
+image tower, the text tower and what joins them. A default config that
+transformers itself cannot run is refused with the reason.
+
+``vision_language`` is imported inside functions, not here: importing it first
+would register its builders before ``grid``'s and change which variant wins.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -17,6 +26,20 @@ from ...profilers.errors import BadInput
 from . import ModelFacts, Placeholders, Planned, TensorPlan, builds, placeholders, tower
 from .text import text_length
 from .vision import image_side, pixel_values
+
+def image_token(facts: ModelFacts) -> int | None:
+    """The config's image placeholder id, as ``vision_language`` reads it."""
+    from .vision_language import image_token as configured
+
+    return configured(facts)
+
+
+def stated_image_tokens(config: Mapping) -> int | None:
+    """The image token count a config states (``vision_language``'s fields)."""
+    from .vision_language import IMAGE_TOKENS_FIELDS
+
+    return next((config[k] for k in IMAGE_TOKENS_FIELDS if isinstance(config.get(k), int)), None)
+
 
 # Regions per image of the bottom-up-attention Faster R-CNN (Anderson et al.,
 # 2018) whose features LXMERT and VisualBERT were trained on: 36 boxes kept per image.
@@ -55,7 +78,7 @@ tower("visual_feats", takes_regions)
 tower("visual_embeds", takes_regions)
 
 
-def regions(spec, planned: Planned) -> int:
+def regions(planned: Planned) -> int:
     """Detector regions per image (see :data:`REGIONS_PER_IMAGE`), noted once."""
     note = f"region features: {REGIONS_PER_IMAGE} boxes per image (the bottom-up-attention Faster R-CNN's)"
     if note not in planned.notes:
@@ -68,19 +91,19 @@ def visual_feats(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """ROI-pooled detector features [B, boxes, ``visual_feat_dim``] (LXMERT),
     with their boxes ``visual_pos``."""
     planned.add("visual_pos")
-    return TensorPlan((spec.batch, regions(spec, planned), facts.config["visual_feat_dim"]), "float32")
+    return TensorPlan((spec.batch, regions(planned), facts.config["visual_feat_dim"]), "float32")
 
 
 @builds("visual_pos", "vision")
 def visual_pos(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """Each region's normalised box [B, boxes, ``visual_pos_dim``] (x0, y0, x1, y1)."""
-    return TensorPlan((spec.batch, regions(spec, planned), facts.config.get("visual_pos_dim", 4)), "float32")
+    return TensorPlan((spec.batch, regions(planned), facts.config.get("visual_pos_dim", 4)), "float32")
 
 
 @builds("visual_embeds", "vision")
 def visual_embeds(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """Detector features [B, boxes, ``visual_embedding_dim``] (VisualBERT)."""
-    return TensorPlan((spec.batch, regions(spec, planned), facts.config["visual_embedding_dim"]), "float32")
+    return TensorPlan((spec.batch, regions(planned), facts.config["visual_embedding_dim"]), "float32")
 
 
 # --- Q-Former models (BLIP-2, InstructBLIP): learned queries read the image, the language model reads the queries
@@ -149,7 +172,7 @@ def bare_qformer(facts: ModelFacts) -> bool:
 tower("encoder_hidden_states", bare_qformer)
 
 
-@builds("query_embeds", "vision")
+@builds("query_embeds", "vision", when=bare_qformer)
 def query_embeds(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """The learned queries [B, queries, ``hidden_size``]: ``num_query_tokens``
     where the config has it, else BLIP-2's 32."""
@@ -237,10 +260,13 @@ def naflex_grid(facts: ModelFacts, spec) -> tuple[int, int, int]:
     """(patches high, patches wide, values per patch) of one image: a square
     image of ``--image-size`` in ``patch_size`` patches, else the side of
     the position table (``num_patches``, which the image processor's default
-    ``max_num_patches`` matches: 256 = 16 x 16)."""
+    ``max_num_patches`` matches: 256 = 16 x 16); a side a multiple of the
+    projector's ``downsample_factor``, which folds whole blocks."""
     vision = facts.sub("vision_config")
     patch = vision["patch_size"]
-    side = spec.image_size // patch if spec.image_size else int(vision["num_patches"] ** 0.5)
+    factor = facts.config.get("downsample_factor") or 1
+    side = spec.image_size // patch if spec.image_size else math.isqrt(vision["num_patches"])
+    side = max(side // factor, 1) * factor
     return side, side, vision.get("num_channels", 3) * patch * patch
 
 
@@ -249,7 +275,7 @@ def naflex_patches(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """[B, h·w, C·p·p]: every image as rows of flattened patches, with
     ``pixel_attention_mask`` and ``spatial_shapes`` beside them."""
     rows, cols, values = naflex_grid(facts, spec)
-    planned.notes.append(f"pixel_values: {rows}x{cols} patches of {values} values (NaFlex rows; the processor's max_num_patches)")
+    planned.notes.append(f"pixel_values: {rows}x{cols} patches of {values} values each (NaFlex patch rows)")
     planned.tokens += spec.batch * rows * cols
     planned.add("pixel_attention_mask")
     planned.add("spatial_shapes")
@@ -274,8 +300,6 @@ def spatial_shapes(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
 def naflex_image_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
     """One image token per ``downsample_factor`` x ``downsample_factor``
     patches, which the projector unshuffles into one (LFM2-VL)."""
-    from .vision_language import image_token
-
     token = image_token(facts)
     if "spatial_shapes" not in planned.tensors or token is None:
         return None
@@ -308,15 +332,33 @@ def encoder_pixels(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
 def encoder_image_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
     """The image token (the model's id, else the encoder's) once per image
     feature the encoder's config counts (``mm_tokens_per_image``)."""
-    from .vision_language import IMAGE_TOKENS_FIELDS, image_token
-
     encoder = encoder_vision(facts)
     if encoder is None or "pixel_values" not in planned.tensors:
         return None
     inner = ModelFacts(encoder, facts.main_input)
     token = image_token(facts) if image_token(facts) is not None else image_token(inner)
-    count = next((encoder[k] for k in IMAGE_TOKENS_FIELDS if isinstance(encoder.get(k), int)), None)
-    return Placeholders(token, count, "image") if token is not None and count else None
+    count = stated_image_tokens(encoder)
+    if token is None or not count:
+        return None
+    check_pooling(encoder["vision_config"], count)
+    return Placeholders(token, count, "image")
+
+
+def check_pooling(vision: Mapping, count: int) -> None:
+    """Refuse a config whose patch grid is smaller than the grid of image
+    tokens it is average-pooled into: the projector's kernel, patches a side
+    // tokens a side, would be 0 (modeling_t5gemma2.py, the multimodal
+    projector), and transformers cannot run it."""
+    size, patch = vision.get("image_size"), vision.get("patch_size")
+    if not isinstance(size, int) or not isinstance(patch, int):
+        return
+    patches, tokens = size // patch, math.isqrt(count)
+    if patches < tokens:
+        raise BadInput(
+            f"the vision tower's {patches}x{patches} patches (image_size {size} / patch_size {patch}) are fewer than "
+            f"the {tokens}x{tokens} image tokens (mm_tokens_per_image = {count}) they are pooled into: the pooling "
+            "kernel is 0 and transformers cannot run this config"
+        )
 
 
 # --- image token counts that live in the vision config or follow from its layers
@@ -326,14 +368,10 @@ def encoder_image_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | 
 def vision_config_image_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
     """The image token once per feature where the vision config states the
     count (Janus: ``num_image_tokens``) and the model's own config does not."""
-    from .vision_language import IMAGE_TOKENS_FIELDS, image_token
-
     token, vision = image_token(facts), facts.config.get("vision_config")
     if "pixel_values" not in planned.tensors or token is None or not isinstance(vision, Mapping):
         return None
-    if any(isinstance(facts.config.get(k), int) for k in IMAGE_TOKENS_FIELDS):
-        return None
-    count = next((vision[k] for k in IMAGE_TOKENS_FIELDS if isinstance(vision.get(k), int)), None)
+    count = None if stated_image_tokens(facts.config) else stated_image_tokens(vision)
     return Placeholders(token, count, "image") if count else None
 
 
@@ -357,8 +395,6 @@ def staged_side(side: int, vision: Mapping) -> int:
 def staged_image_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
     """One image token per position of the last stage, and one more: the
     projector adds the image's mean over space (one per frame) before them."""
-    from .vision_language import image_token
-
     token = image_token(facts)
     if "pixel_values" not in planned.tensors or token is None or not staged_convolutions(facts):
         return None
@@ -401,8 +437,6 @@ def raw_patches(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
 
 @placeholders
 def raw_patch_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
-    from .vision_language import image_token
-
     if "pixel_values" not in planned.tensors or not patches_beside_text(facts):
         return None
     rows, cols = patch_rows(facts, planned.spec)
@@ -466,10 +500,24 @@ def crop_layout(facts: ModelFacts, spec) -> CropLayout:
     return CropLayout(rows * cols + 1, side * side, vision.get("num_channels", 3) * patch * patch, grid)
 
 
+def check_adapter_width(facts: ModelFacts) -> None:
+    """Refuse a config whose adapter makes image features of another width
+    than the language model's token embeddings (``adapter_config.text_hidden_size``
+    against ``text_config.hidden_size``): the model's own check that image
+    features fill the placeholders fails, whatever the inputs."""
+    made, wanted = facts.sub("adapter_config").get("text_hidden_size"), facts.sub("text_config").get("hidden_size")
+    if isinstance(made, int) and isinstance(wanted, int) and made != wanted:
+        raise BadInput(
+            f"the adapter makes image features of {made:,} values (adapter_config.text_hidden_size) but the language "
+            f"model's tokens have {wanted:,} (text_config.hidden_size): transformers cannot run this config"
+        )
+
+
 @builds("pixel_values", "vision", when=takes_pooled_crops)
 def pooled_crops(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """[B, crops, patches, C·p·p]: the low-resolution view and the
     high-resolution crops of every image, as rows of patches."""
+    check_adapter_width(facts)
     layout = crop_layout(facts, spec)
     planned.notes.append(
         f"pixel_values: {layout.crops} crops of {layout.patches} patches per image (a low-resolution view and "
@@ -582,8 +630,6 @@ def patch_tubes(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
 
 @placeholders
 def patch_tube_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
-    from .vision_language import image_token
-
     if "pixel_values" not in planned.tensors or not takes_patch_tubes(facts) or image_token(facts) is None:
         return None
     rows, cols = tube_grid(facts, planned.spec)
