@@ -300,4 +300,5 @@ def is_encoder_decoder(config: Mapping) -> bool:
 
 
 # each module registers its builders; among the ``when`` variants of one input, the first imported is tried first
-from . import audio, audio_language, grid, prompts, structured, text, video, vision, vision_language  # noqa: E402,F401
+# (multitower's layouts are narrower cases of grid's: an Inkling 2 grid counts text tokens, not patches)
+from . import audio, audio_language, multitower, grid, prompts, structured, text, video, vision, vision_language  # noqa: E402,F401

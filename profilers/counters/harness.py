@@ -55,9 +55,10 @@ def prepare_built(built, job: CountJob, plan, device: str) -> Prepared:
     factory's example inputs), in eval mode for a forward count and train
     mode for a training step."""
     model = built.module
-    config = getattr(model, "config", None)
-    if config is not None and hasattr(config, "use_cache"):
-        config.use_cache = False  # one plain forward: no key/value cache objects
+    for config in {id(m.config): m.config for m in model.modules() if hasattr(m, "config")}.values():
+        if hasattr(config, "use_cache"):
+            # one plain forward: no key/value cache objects, in the sub-models (a language model's text config) too
+            config.use_cache = False
     values = ((), {})
     if plan is not None:
         args, kwargs = materialize(plan, device)

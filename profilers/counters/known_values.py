@@ -226,19 +226,21 @@ class KnownValues(TorchDispatchMode):
         ``repeat_interleave`` told its output size."""
         if all_known:
             real_out = self._real(func, leaves, spec)
-            return tree_map(self._fake_like, real_out)
+            device = tensors[0].device if tensors else torch.device("meta")
+            return tree_map(lambda real: self._fake_like(real, device), real_out)
         rewritten = self._rewrite(func, leaves, spec)
         if rewritten is None:
             raise error
         return rewritten
 
-    def _fake_like(self, real):
-        """A fake tensor (on the model's device) holding the shape of ``real``, known to be ``real``."""
+    def _fake_like(self, real, device: torch.device):
+        """A fake tensor on ``device`` (the model's meta device, or the CPU a
+        model moved its grid to) holding the shape of ``real``, known to be ``real``."""
         if not isinstance(real, torch.Tensor):
             return real
         with _disable_current_modes():
-            meta = real.to("meta")
-        fake = self.fake_mode.from_tensor(meta)
+            template = real.to("meta") if device.type == "meta" else real.clone()
+        fake = self.fake_mode.from_tensor(template)
         self.know(fake, real)
         return fake
 
@@ -254,7 +256,7 @@ class KnownValues(TorchDispatchMode):
                 if self._is_known_mask(index):
                     with _disable_current_modes():
                         found = self.value(index).nonzero(as_tuple=True)
-                    positions.extend(self._fake_like(p) for p in found)
+                    positions.extend(self._fake_like(p, index.device) for p in found)
                 else:
                     positions.append(index)
             return func(args[0], positions, *args[2:], **kwargs)
@@ -264,7 +266,7 @@ class KnownValues(TorchDispatchMode):
                 return None
             with _disable_current_modes():
                 positions = mask.expand(args[0].shape).nonzero(as_tuple=True)
-            return aten.index.Tensor(args[0], [self._fake_like(p) for p in positions])
+            return aten.index.Tensor(args[0], [self._fake_like(p, args[1].device) for p in positions])
         if packet is aten.repeat_interleave and func is aten.repeat_interleave.self_Tensor:
             repeats = self.value(args[1])
             if repeats is None or kwargs.get("output_size") is not None:
