@@ -98,6 +98,7 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated model types")
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds per type")
     parser.add_argument("--redo", action="store_true", help="forget earlier results")
+    parser.add_argument("--render", action="store_true", help="only write the table from the saved results")
     args = parser.parse_args()
 
     import torch  # noqa: F401  (imported once: every child reuses it)
@@ -113,6 +114,9 @@ def main() -> None:
     all_counters()
     transformers.logging.set_verbosity_error()
     done = {} if args.redo or not RESULTS.exists() else json.loads(RESULTS.read_text())
+    if args.render:
+        TABLE.write_text(render(done))
+        return
     types = args.only.split(",") if args.only else sorted(MODEL_MAPPING_NAMES)
     for i, model_type in enumerate(types):
         if model_type in done and not args.only:
@@ -130,13 +134,26 @@ def main() -> None:
 
 
 def render(rows: dict) -> str:
-    """The markdown table and totals."""
+    """The markdown table, its totals, and for every type not counted whole
+    the sweep's reason beside the finding of ``coverage_findings``."""
     import transformers
+
+    from coverage_findings import FINDINGS
 
     buildable = [r for r in rows.values() if r.get("buildable")]
     exact = [r for r in buildable if r.get("params") == r.get("params_truth")]
     ok = [r for r in buildable if r.get("status") == "ok"]
     full = [r for r in ok if not r.get("idle")]
+    rest = [r for r in buildable if r not in full]
+    kinds: dict[str, int] = {}
+    for r in rest:
+        kind = FINDINGS.get(r["type"], ("not explained",))[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    stale = sorted(r["type"] for r in full if r["type"] in FINDINGS)
+
+    def share(part) -> str:
+        return f"{len(part)} of {len(buildable)} ({100 * len(part) / max(len(buildable), 1):.1f}%)"
+
     lines = [
         f"# Coverage with transformers {transformers.__version__}",
         "",
@@ -144,10 +161,15 @@ def render(rows: dict) -> str:
         "default config; params against `sum(numel)` on meta, forward MACs by the torch counter.",
         "",
         f"- types: {len(rows)}; transformers builds {len(buildable)} of them",
-        f"- params exact: {len(exact)} of {len(buildable)} ({100 * len(exact) / max(len(buildable), 1):.1f}%)",
-        f"- torch count ok: {len(ok)} of {len(buildable)} ({100 * len(ok) / max(len(buildable), 1):.1f}%)",
-        f"- full-model count (every module with weights did work): {len(full)} of {len(buildable)} "
-        f"({100 * len(full) / max(len(buildable), 1):.1f}%)",
+        f"- params exact: {share(exact)}",
+        f"- torch count ok: {share(ok)}",
+        f"- full-model count (every module with weights did work): {share(full)}",
+        f"- not counted whole: {len(rest)}, by why (see `benchmarks/coverage_findings.py`): "
+        + ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items(), key=lambda kv: -kv[1])),
+    ]
+    if stale:
+        lines.append(f"- findings that no longer apply (these count whole now): {', '.join(stale)}")
+    lines += [
         "",
         "| type | category | params | torch | idle modules | inputs / reason | s |",
         "|---|---|---|---|---:|---|---:|",
@@ -155,16 +177,23 @@ def render(rows: dict) -> str:
     for name in sorted(rows):
         r = rows[name]
         if not r.get("buildable"):
-            lines.append(f"| {name} | {r.get('category', '')} | not buildable | | | {r.get('reason', '')} | |")
+            lines.append(f"| {name} | {r.get('category', '')} | not buildable | | | {_cell(r.get('reason', ''))} | |")
             continue
         params = "exact" if r.get("params") == r.get("params_truth") else f"{r.get('params', r.get('params_error', '?'))} vs {r.get('params_truth')}"
         inputs = ", ".join(f"{k} {'x'.join(map(str, v))}" for k, v in (r.get("inputs") or {}).items())
         detail = inputs if r.get("status") == "ok" else r.get("reason", "")
+        if r in rest and name in FINDINGS:
+            kind, finding = FINDINGS[name]
+            detail = f"**{kind}**: {finding}" + (f" — sweep: {detail}" if detail else "")
         lines.append(
             f"| {name} | {r.get('category', '')} | {params} | {r.get('status', '')} | {r.get('idle', '')} | "
-            f"{detail.replace('|', '/')} | {r.get('seconds', '')} |"
+            f"{_cell(detail)} | {r.get('seconds', '')} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "/").replace("\n", " ")
 
 
 if __name__ == "__main__":

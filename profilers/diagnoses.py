@@ -40,17 +40,31 @@ def feature_width(reason: str, config: Mapping) -> str | None:
     check compares tokens x embedding width with the features' elements, so
     the widths differ."""
     found = re.search(r"features and (\w+) tokens do not match, tokens: (\d+), features: (\d+)", reason)
-    if not found or found.group(2) != found.group(3):
+    tokens, features = (int(found.group(2)), int(found.group(3))) if found else (0, 0)
+    # the features' count in rows, or in elements (rows x their width): either way as many rows as tokens
+    if not found or not tokens or features % tokens or (features != tokens and features // tokens < 16):
         return None
     what = found.group(1)
     sub = {"image": "vision_config", "video": "vision_config"}.get(what, f"{what}_config")
     tower = config.get(sub) if isinstance(config.get(sub), Mapping) else {}
     text = config.get("text_config") if isinstance(config.get("text_config"), Mapping) else config
-    out = _width(tower, "out_hidden_size", "output_dim", "hidden_size")
+    out = features // tokens if features != tokens else _width(tower, "out_hidden_size", "output_dim", "hidden_size")
     embed = _width(text, "hidden_size")
     widths = f" ({what} features {out:,} wide, text embeddings {embed:,})" if out and embed and out != embed else ""
     return (f"the config is inconsistent: the {what} tower's features are not as wide as the language model's "
             f"embeddings{widths}, so the model refuses every input; set the widths to agree")
+
+
+@rule
+def pooling_kernel(reason: str, config: Mapping) -> str | None:
+    """An image pooled to more tokens a side than it has patches: the pooling kernel is 0."""
+    vision = config.get("vision_config") if isinstance(config.get("vision_config"), Mapping) else {}
+    tokens, size, patch = config.get("mm_tokens_per_image"), vision.get("image_size"), vision.get("patch_size")
+    if "stride should not be zero" not in reason or not all(isinstance(v, int) for v in (tokens, size, patch)):
+        return None
+    side = round(tokens ** 0.5)
+    return (f"the config is inconsistent: a {size}-pixel image in {patch}-pixel patches is {size // patch} patches "
+            f"a side, pooled to mm_tokens_per_image = {tokens} ({side} a side): the pooling kernel is 0")
 
 
 @rule
