@@ -5,6 +5,8 @@ is asserted exactly, with the arithmetic in a comment."""
 
 from __future__ import annotations
 
+import pytest
+
 from .test_configs import write_default_config
 
 
@@ -104,3 +106,49 @@ def test_a_default_config_transformers_cannot_run_is_named_for_what_it_is(cli, t
     assert "the config is inconsistent: the image tower's features are not as wide as the language model's " \
            "embeddings (image features 3,584 wide, text embeddings 8,192)" in failed.err
     assert "(at qwen2_vl/modeling_qwen2_vl.py:" in failed.err  # where the model refused
+
+
+SAMPLE = {
+    # text, encoder-decoder, state space
+    "gpt2": {"input_ids": [1, 128]},
+    "t5": {"input_ids": [1, 128], "decoder_input_ids": [1, 128]},
+    "mamba": {"input_ids": [1, 128]},
+    # vision: plain, promptable, pairs, in-context prompts, detection
+    "vit": {"pixel_values": [1, 3, 224, 224]},
+    "sam": {"pixel_values": [1, 3, 1024, 1024], "input_points": [1, 1, 1, 2], "input_labels": [1, 1, 1],
+            "input_boxes": [1, 1, 4], "input_masks": [1, 1, 256, 256]},
+    "efficientloftr": {"pixel_values": [1, 2, 3, 480, 640]},
+    "seggpt": {"pixel_values": [1, 3, 448, 448], "prompt_pixel_values": [1, 3, 448, 448], "prompt_masks": [1, 3, 448, 448]},
+    "rt_detr_v2": {"pixel_values": [1, 3, 224, 224]},
+    "videoprism_vision_model": {"pixel_values_videos": [1, 16, 3, 288, 288]},
+    # audio: filter banks, frames-first conformer features, a codec's waveform with its channel
+    "audio-spectrogram-transformer": {"input_values": [1, 1024, 128]},
+    "parakeet_ctc": {"input_features": [1, 1000, 80]},
+    "dac": {"input_values": [1, 1, 160256]},
+    "qwen3_asr_encoder": {"input_features": [1, 128, 1000], "input_features_mask": [1, 1000]},
+    # vision-language: anyres tiles, cross-attention tiles, tile stacks, grid towers
+    "llava_next": {"pixel_values": [1, 3, 3, 336, 336], "image_sizes": [1, 2], "input_ids": [1, 1304]},
+    "mllama": {"pixel_values": [1, 1, 4, 3, 448, 448], "aspect_ratio_ids": [1, 1], "aspect_ratio_mask": [1, 1, 4],
+               "cross_attention_mask": [1, 128, 1, 4], "input_ids": [1, 128]},
+    "idefics3": {"pixel_values": [1, 1, 3, 192, 192], "input_ids": [1, 137]},
+    "paddleocr_vl": {"pixel_values": [676, 3, 14, 14], "image_grid_thw": [1, 3], "input_ids": [1, 297],
+                     "mm_token_type_ids": [1, 297]},
+    "kimi_k25_vision": {"pixel_values": [256, 3, 14, 14], "grid_thw": [1, 3]},
+    # speech language models
+    "qwen2_audio": {"input_features": [1, 128, 3000], "feature_attention_mask": [1, 3000], "input_ids": [1, 378]},
+    "kyutai_speech_to_text": {"input_ids": [1, 125, 33]},
+    # other towers: region features, NaFlex rows, image positions
+    "lxmert": {"visual_feats": [1, 36, 2048], "visual_pos": [1, 36, 4], "input_ids": [1, 128]},
+    "siglip2": {"pixel_values": [1, 256, 768], "pixel_attention_mask": [1, 256], "spatial_shapes": [1, 2],
+                "input_ids": [1, 64]},
+    "kosmos-2": {"pixel_values": [1, 3, 224, 224], "image_embeds_position_mask": [1, 192], "input_ids": [1, 192]},
+    # mixture of experts with its routing stated
+    "qwen3_moe": {"input_ids": [1, 128]},
+}
+
+
+@pytest.mark.parametrize("model_type", sorted(SAMPLE))
+def test_the_sample_counts_every_tower_with_the_inputs_it_takes(cli, tmp_path, model_type):
+    used, counted = count(cli, tmp_path, model_type)  # status ok, no module with weights idle
+    assert shapes(used) == SAMPLE[model_type]
+    assert counted["macs"] > 0
