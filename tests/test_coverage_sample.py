@@ -152,3 +152,13 @@ def test_the_sample_counts_every_tower_with_the_inputs_it_takes(cli, tmp_path, m
     used, counted = count(cli, tmp_path, model_type)  # status ok, no module with weights idle
     assert shapes(used) == SAMPLE[model_type]
     assert counted["macs"] > 0
+
+
+def test_qwen2_vl_runs_its_vision_tower_once_its_widths_agree(cli, tmp_path):
+    # the default's only defect is the merger width: 3,584 for an 8,192-wide language model
+    used, counted = count(cli, tmp_path, "qwen2_vl", vision_config={"hidden_size": 8192})
+    # 224 px in 14-px patches, 2 frames per temporal patch: 16 x 16 rows of 3·2·14·14 = 1,176 values,
+    # merged 2 x 2 into 64 image tokens ahead of the 128 text tokens
+    assert shapes(used) == {"pixel_values": [256, 1176], "image_grid_thw": [1, 3], "input_ids": [1, 192],
+                            "mm_token_type_ids": [1, 192]}
+    assert "input_ids hold 64 image tokens (id 151655) per row" in used["notes"]
