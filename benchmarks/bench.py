@@ -25,9 +25,12 @@ CASES = [
     ("flops Llama-3.1-405B --counters analytic", ["modelprof", "flops", "meta-llama/Llama-3.1-405B", "--counters", "analytic", "-f", "json"]),
     ("params Llama-3.1-405B --counters analytic", ["modelprof", "params", "meta-llama/Llama-3.1-405B", "--counters", "analytic", "-f", "json"]),
     ("params Llama-3.1-405B (meta build)", ["modelprof", "params", "meta-llama/Llama-3.1-405B", "-f", "json"]),
-    ("flops Llama-2-70b --counters torch (meta)", ["modelprof", "flops", "meta-llama/Llama-2-70b-hf", "--counters", "torch", "-f", "json"]),
-    ("flops Llama-2-70b, all counters", ["modelprof", "flops", "meta-llama/Llama-2-70b-hf", "-f", "json"]),
+    ("flops Llama-3.1-405B --counters torch (1-3 layer builds)", ["modelprof", "flops", "meta-llama/Llama-3.1-405B", "--counters", "torch", "-f", "json"]),
+    ("flops Llama-2-70b --counters torch (1-3 layer builds)", ["modelprof", "flops", "meta-llama/Llama-2-70b-hf", "--counters", "torch", "-f", "json"]),
+    ("scale Llama-2-70b, 10 lengths (analytic)", ["modelprof", "scale", "meta-llama/Llama-2-70b-hf", "--seq-len", "128:65536", "-f", "json"]),
+    ("scale Llama-2-70b, 10 lengths --counter torch", ["modelprof", "scale", "meta-llama/Llama-2-70b-hf", "--seq-len", "128:65536", "--counter", "torch", "-f", "json"]),
     ("flops bert-base-uncased --base, all counters", ["modelprof", "flops", "bert-base-uncased", "--base", "-f", "json"]),
+    ("flops Llama-2-70b, all counters (real ones on 1-3 layers)", ["modelprof", "flops", "meta-llama/Llama-2-70b-hf", "-f", "json"]),
     ("list", ["modelprof", "list", "-f", "json"]),
 ]
 

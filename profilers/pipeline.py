@@ -193,7 +193,7 @@ def profile_flops(
             runnable.append(counter)
     on_meta = tuple(c for c in runnable if not c.real_tensors)
     structure = _flops_structure(source, runnable, spec=spec, base=base)
-    if structure is None and _shallow_is_faster(job, runnable):
+    if structure is None and shallow_is_faster(job, runnable):
         # the parameter tree in closed form, the torch counter on builds with 1 to 3 layers
         structure = analytic_structure(source, base=base, spec=spec, dtype=None)
         results.update(_count_in_depth(job, on_meta, requested, timeout_s, on_progress, meta=True))
@@ -352,7 +352,7 @@ def _depth_fits(job: CountJob, plan, report, max_memory: int | None) -> bool:
 SHALLOW_LAYERS = 24  # from this depth on, three builds of 1 to 3 layers cost less than the whole model's build
 
 
-def _shallow_is_faster(job: CountJob, counters) -> bool:
+def shallow_is_faster(job: CountJob, counters) -> bool:
     """Whether only meta-tensor counters run on a deep model the analytic
     counter knows (its closed forms give the parameter tree without a build)."""
     from .analytic import Unsupported

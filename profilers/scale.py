@@ -247,17 +247,32 @@ def _values(counted: Split, info: dict) -> dict:
 
 
 def _torch_measurer(source, request, spec, info, on_progress) -> Callable[[int], dict]:
-    """Counts by the torch counter, each batch of lengths in one meta build."""
+    """Counts by the torch counter, each batch of lengths in one meta build
+    (in three of 1 to 3 layers, extrapolated in depth, for a deep model whose
+    layers are alike: see :func:`pipeline.shallow_is_faster`)."""
     from .counters import CountJob, select_counters
+    from .depth import DEPTHS, extrapolate, layer_field, with_layers
+    from .pipeline import shallow_is_faster
     from .sessions import SessionRequest, meta_sweep
 
     (counter,) = select_counters(["torch"])
     job = CountJob(source, spec, request.mode, request.base, request.attn, request.trust_remote_code)
+    shallow = shallow_is_faster(job, (counter,))
     cache: dict[int, dict] = {}
+
+    def sweep(job_at, specs):
+        return meta_sweep(SessionRequest(job_at, (counter,), timeout_s=request.timeout_s), specs, on_progress)
 
     def count(xs: list[int]) -> None:
         specs = tuple(_point_spec(source, request, spec, x) for x in xs)
-        structure, results = meta_sweep(SessionRequest(job, (counter,), timeout_s=request.timeout_s), specs, on_progress)
+        if shallow:
+            field, layers = layer_field(dict(source.config))
+            by_depth = {d: sweep(replace(job, source=replace(source, config=with_layers(dict(source.config), field, d))), specs)
+                        for d in DEPTHS}
+            structure = by_depth[DEPTHS[0]][0]
+            results = [extrapolate({d: by_depth[d][1][i] for d in DEPTHS}, layers) for i in range(len(xs))]
+        else:
+            structure, results = sweep(job, specs)
         info["class_name"], info["notes"] = structure.class_name, structure.notes
         for x, result in zip(xs, results):
             if not result.ok:

@@ -180,3 +180,17 @@ def test_an_analytic_scale_never_imports_torch():
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert payload["polynomial"]["source"] == "analytic" and len(payload["points"]) >= 9
+
+
+def test_a_deep_model_is_fitted_on_shallow_builds_and_agrees_with_its_closed_forms(cli, tmp_path):
+    # 24 alike layers: the torch counter counts 1-, 2- and 3-layer builds at each length and extrapolates
+    config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 64,
+              "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 128, "vocab_size": 100,
+              "num_hidden_layers": 24}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    lengths = ("--seq-len", "16,32,64,128,256")
+    torch_fit = scale_json(cli, str(tmp_path), *lengths, "--counter", "torch")
+    closed = scale_json(cli, str(tmp_path), *lengths)
+    assert torch_fit["polynomial"]["source"] == "torch-fit" and closed["polynomial"]["source"] == "analytic"
+    # 24·((2·64·64 + 2·64·32 + 3·64·128)·n + 2·4·16·n²) + 64·100·n
+    assert torch_fit["polynomial"]["terms"] == closed["polynomial"]["terms"] == {"1": 24 * 36864 + 6400, "2": 24 * 128}
