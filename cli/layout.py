@@ -92,13 +92,15 @@ def _split(columns: list[int], fits, most: int) -> list[list[int]]:
 
 def wrap_line(line: str, width: int, hanging: int = 4) -> list[str]:
     """``line`` broken between words to ``width``; continuation lines are
-    indented ``hanging`` columns deeper than the line's own indent. A single
-    word longer than the width stays whole on its own line."""
+    indented ``hanging`` columns deeper than the line's own indent. A word
+    too long for that indent starts its own line at column 0; only a word
+    longer than the whole width (a deep path) is folded, after its ``/``
+    separators where it has them."""
     if len(line) <= width:
         return [line]
     indent = line[: len(line) - len(line.lstrip())]
     rest = " " * min(len(indent) + hanging, max(width // 2, 0))
-    return textwrap.wrap(
+    wrapped = textwrap.wrap(
         line.strip(),
         width=width,
         initial_indent=indent,
@@ -106,6 +108,18 @@ def wrap_line(line: str, width: int, hanging: int = 4) -> list[str]:
         break_long_words=False,
         break_on_hyphens=False,
     ) or [line]
+    return [part for piece in wrapped for part in ([piece] if len(piece) <= width else _fold(piece.strip(), width))]
+
+
+def _fold(text: str, width: int) -> list[str]:
+    """``text`` (at column 0) in pieces of at most ``width``, each ending
+    after a ``/`` where one falls within reach, else cut at the width."""
+    pieces = []
+    while len(text) > width:
+        cut = text.rfind("/", 0, width) + 1 or width
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return pieces + [text] if text else pieces
 
 
 def record_lines(first: str, pairs: list[tuple[str, str]], width: int) -> list[str]:

@@ -142,3 +142,12 @@ def test_notes_are_wrapped_with_a_hanging_indent():
     lines = rendered(view, 80).splitlines()[6:]  # title, 5 lines of table
     assert lines[0].startswith("  fvcore: misses") and all(line.startswith("      ") for line in lines[1:])
     assert " ".join(" ".join(lines).split()) == " ".join(note.split())
+
+
+def test_a_path_too_long_for_the_hanging_indent_starts_its_own_line():
+    from modelprof.cli.layout import wrap_line
+
+    path = "/tmp/pytest-of-root/pytest-141/test_check_table_fits_and_keep0/modelprof.toml"  # 77 characters
+    assert wrap_line(f"Budgets in {path}", 80) == ["Budgets in", path]  # 4 + 77 > 80: no indent, still whole
+    deep = "/" + "a" * 60 + "/" + "b" * 60 + "/modelprof.toml"  # wider than any 80-column line
+    assert wrap_line(f"Budgets in {deep}", 80) == ["Budgets in", deep[:62], deep[62:]]  # folded after a "/"
