@@ -44,6 +44,8 @@ DEFAULT_START = 128
 MOST_POINTS = 24
 LONGEST = 1 << 22
 VARIABLE = {"forward": "n", "train": "n", "decode": "C"}
+# how often a step runs the attention products: once forward; a training step twice more backward
+PRODUCT_PASSES = {"forward": 1, "train": 3, "decode": 1}
 
 
 @dataclass(frozen=True)
@@ -384,17 +386,18 @@ def _result(source, request, spec, fit, lengths, info, source_label, causal, deg
         values = fit.value(x)
         counted = x in fit.measured
         full = values["total"]
-        halved = full - _products(values, forms, x) // 2 if causal and request.mode != "decode" else None
+        passes = PRODUCT_PASSES[request.mode]
+        halved = full - passes * _products(values, forms, x) // 2 if causal and request.mode != "decode" else None
         alternatives = {}
         if halved is not None:
             alternatives["causal-half" if not half else "full"] = halved if not half else full
         if shape.window and request.mode != "decode" and forms:
-            alternatives["windowed"] = _windowed(values, forms, shape, x, halved=half)
+            alternatives["windowed"] = _windowed(values, forms, shape, x, half, passes)
         points.append(Point(
             x, halved if half else full, _parts(values, forms, x, half), _layer(values, forms, x, half), counted,
             alternatives,
         ))
-    total = _total(fit, forms, half)
+    total = _total(fit, forms, half, PRODUCT_PASSES[request.mode])
     crossovers, explained = _crossovers(forms, shape, request, causal)
     notes = []  # the families' own notes describe one length (flops --explain); scale states its formulas itself
     limit = _position_limit(_text(source.config))[1] if source.config else None
@@ -420,15 +423,15 @@ def _products(values: dict, forms, x: int) -> int:
     return sum(f.attention.coefficient(2) * x * x * len(f.layers) for f in forms)
 
 
-def _windowed(values: dict, forms, shape: Shape, x: int, halved: bool) -> int:
+def _windowed(values: dict, forms, shape: Shape, x: int, halved: bool, passes: int) -> int:
     """The total with the windowed layers' products taking n·min(n, w) per head instead of n²."""
     total = values["total"]
     for form in forms:
         a2 = form.attention.coefficient(2)
         windowed = [i for i in form.layers if not shape.windowed_layers or i in shape.windowed_layers]
-        total -= a2 * len(windowed) * (x * x - x * min(x, shape.window))
+        total -= passes * a2 * len(windowed) * (x * x - x * min(x, shape.window))
     if halved:
-        total -= _products(values, forms, x) // 2
+        total -= passes * _products(values, forms, x) // 2
     return total
 
 
@@ -436,6 +439,8 @@ def _parts(values: dict, forms, x: int, half: bool) -> dict[str, int]:
     parts = {name.removeprefix("part:"): v for name, v in values.items() if name.startswith("part:")}
     if half and "attention" in parts:
         parts["attention"] -= _products(values, forms, x) // 2
+    if half and "backward" in parts:  # the backward pass runs the products twice (both operands' gradients)
+        parts["backward"] -= _products(values, forms, x)
     return parts
 
 
@@ -451,13 +456,13 @@ def _layer(values: dict, forms, x: int, half: bool) -> dict[str, int]:
     return {SELF_ATTENTION: attention, FFN: values.get(f"layer:{index}:{FFN}", 0)}
 
 
-def _total(fit: Fit, forms, half: bool) -> Polynomial | None:
+def _total(fit: Fit, forms, half: bool, passes: int) -> Polynomial | None:
     if not fit.ok:
         return None
     terms = dict(fit.parts["total"].terms)
     if half:
         products = sum(f.attention.coefficient(2) * len(f.layers) for f in forms)
-        terms[2] = terms.get(2, 0) - products // 2
+        terms[2] = terms.get(2, 0) - passes * products // 2
     return Polynomial({k: c for k, c in terms.items() if c})
 
 

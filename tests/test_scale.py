@@ -194,3 +194,15 @@ def test_a_deep_model_is_fitted_on_shallow_builds_and_agrees_with_its_closed_for
     assert torch_fit["polynomial"]["source"] == "torch-fit" and closed["polynomial"]["source"] == "analytic"
     # 24·((2·64·64 + 2·64·32 + 3·64·128)·n + 2·4·16·n²) + 64·100·n
     assert torch_fit["polynomial"]["terms"] == closed["polynomial"]["terms"] == {"1": 24 * 36864 + 6400, "2": 24 * 128}
+
+
+def test_a_training_step_halves_the_products_of_both_passes(cli, tmp_path):
+    folder = tmp_path / "falcon"
+    write_default_config(folder, "falcon", hidden_size=64, num_attention_heads=4, num_hidden_layers=2, vocab_size=100)
+    payload = scale_json(cli, str(folder), "--base", "--mode", "train", "--seq-len", "16,32,64,128")
+    point = payload["points"][-1]
+    products = 2 * 2 * 64 * 128**2  # 2 layers x 2·h·d·n² forward products at n = 128
+    assert point["parts"]["attention"] == products
+    assert point["parts"]["backward"] == 2 * (point["parts"]["linear"] + products)  # both operands' gradients
+    # causal half: the forward products and the backward's two passes over them, all halved
+    assert point["alternatives"]["causal-half"] == point["macs"] - 3 * products // 2
