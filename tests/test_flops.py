@@ -534,6 +534,33 @@ def test_modules_that_did_no_work_are_named(tmp_path, cli):
     assert cli("flops", "toy:cnn", "--counters", "torch", "-f", "json").json()["counters"]["torch"]["notes"] == []
 
 
+TIED_FACTORY = """
+import torch
+import torch.nn as nn
+
+class Tied(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Linear(8, 8, bias=False)
+        self.second = nn.Linear(8, 8, bias=False)
+        self.second.weight = self.first.weight  # one tensor, two modules (Zamba 2 ties its shared blocks so)
+
+    def forward(self, x):
+        return self.first(x)
+
+def make():
+    return Tied(), torch.zeros(1, 8)
+"""
+
+
+def test_a_module_whose_tied_weights_did_work_elsewhere_is_not_idle(tmp_path, cli):
+    path = tmp_path / "tied.py"
+    path.write_text(TIED_FACTORY)
+    torch_json = cli("flops", f"{path}:make", "--counters", "torch", "-f", "json").json()["counters"]["torch"]
+    assert torch_json["macs"] == 64  # 1·8·8, through "first" only
+    assert torch_json["idle_modules"] == []  # "second" never ran, but its one weight did the work
+
+
 DATA_DEPENDENT_FACTORY = """
 import torch
 import torch.nn as nn

@@ -237,7 +237,9 @@ class _Census:
         self.stack = stack
         self.modules = modules
         self.seen: dict[tuple[str, str], int] = {}
-        self.owners = {id(p): path.rpartition(".")[0] for path, p in model.named_parameters()}
+        self.owners: dict[int, set[str]] = {}  # a tied parameter has several owners, all of which it serves
+        for path, p in model.named_parameters(remove_duplicate=False):
+            self.owners.setdefault(id(p), set()).add(path.rpartition(".")[0])
         self.used: set[str] = set()  # paths of modules whose parameters an operator read
         self.mode = None
 
@@ -251,9 +253,7 @@ class _Census:
                 key = (census.stack[-1], str(func._overloadpacket))
                 census.seen[key] = census.seen.get(key, 0) + 1
                 for value in tree_leaves(args):
-                    owner = census.owners.get(id(value))
-                    if owner is not None:
-                        census.used.add(owner)
+                    census.used.update(census.owners.get(id(value), ()))
                 return func(*args, **(kwargs or {}))
 
         self.mode = Mode()
