@@ -20,6 +20,7 @@ from ..profilers.isolation import Terminated, terminate_on_signals
 from .check_cmd import check
 from .flops_cmd import flops
 from .list_cmd import list_models
+from .memory_cmd import memory
 from .params_cmd import params
 from .scale_cmd import scale
 
@@ -38,6 +39,7 @@ app = typer.Typer(
 app.command("params", short_help="Parameters by module, tied weights once, bytes.")(params)
 app.command("flops", short_help="MACs and FLOPs by every counter, reconciled.")(flops)
 app.command("scale", short_help="How the cost grows with the sequence length: polynomial, crossovers.")(scale)
+app.command("memory", short_help="Memory to train or serve: states, activations, KV cache, per GPU.")(memory)
 app.command("check", short_help="CI gate: models against budget limits.")(check)
 app.command("list", short_help="Bundled models and toy nets.")(list_models)
 

@@ -164,3 +164,37 @@ def _line(counted: dict[int, CounterResult], attribute: str, layers: int) -> int
     if values[2] - values[1] != slope:
         return None
     return values[0] + slope * (layers - 1)
+
+
+@dataclass(frozen=True)
+class _Named:
+    """A named value (bytes of one module, or a total) as an item with a path."""
+
+    path: str
+    op: str
+    value: int
+
+
+def extrapolate_values(measured: dict[int, dict[str, int]], layers: int) -> dict[str, int] | str:
+    """Named values measured on builds of 1, 2 and 3 layers, at full depth:
+    ``module:PATH`` values rebuilt layer by layer like records, every other
+    value on the line through the 1- and 2-layer values, which the 3-layer
+    value must lie on. Or why that cannot be done."""
+    modules = {d: tuple(_Named(k.removeprefix("module:"), "", v) for k, v in values.items() if k.startswith("module:"))
+               for d, values in measured.items()}
+    result: dict[str, int] = {}
+    if any(modules.values()):
+        stack = _stack(modules[DEPTHS[-1]], DEPTHS[-1])
+        if stack is None:
+            return "no stack of numbered layers found in the reduced builds"
+        rebuilt = _rebuild(modules, stack, layers)
+        if isinstance(rebuilt, str):
+            return rebuilt
+        result.update({f"module:{item.path}": item.value for item in rebuilt})
+    for name in sorted({k for values in measured.values() for k in values if not k.startswith("module:")}):
+        values = [measured[d].get(name, 0) for d in DEPTHS]
+        slope = values[1] - values[0]
+        if values[2] - values[1] != slope:
+            return f"{name} is not linear in the layer count ({', '.join(f'{v:,}' for v in values)} at 1, 2, 3 layers)"
+        result[name] = values[0] + slope * (layers - 1)
+    return result
