@@ -40,6 +40,11 @@ class Precision(str, Enum):
     mixed = "mixed"
 
 
+class Device(str, Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+
+
 class Checkpointing(str, Enum):
     none = "none"
     full = "full"
@@ -61,6 +66,8 @@ def memory(
     gpus: Annotated[int, typer.Option("--gpus", min=1, metavar="N", help="Data-parallel GPUs (per-GPU figures).")] = 1,
     zero: Annotated[int, typer.Option("--zero", min=0, max=3, metavar="STAGE", help="ZeRO stage with --gpus: 1 shards optimizer states, 2 also gradients, 3 also weights.")] = 0,
     fit: Annotated[Optional[str], typer.Option("--fit", metavar="SIZE|DEVICE", help="Device memory (80GiB) or a device (A100-80GB, H100, ...): the largest batch and length that fit.", show_default=False)] = None,
+    measure: Annotated[bool, typer.Option("--measure", help="Also run two training steps with random weights: simulated on fake tensors, then for real (models that fit), measured by PyTorch's MemTracker.")] = False,
+    device: Annotated[Device, typer.Option("--device", help="Where --measure runs its real steps.")] = Device.cpu,
     depth: DepthOpt = 1,
     base: BaseOpt = False,
     fmt: FormatOpt = OutputFormat.table,
@@ -71,18 +78,20 @@ def memory(
     lengths = parse_lengths(seq_len, "--seq-len") if seq_len else ()
     spec = InputSpec.from_options(batch=batch, seq_len=lengths[0] if lengths else None,
                                   decoder_seq_len=decoder_seq_len, image_size=image_size)
-    device_bytes, device = _device(fit) if fit else (None, None)
+    device_bytes, device_name = _device(fit) if fit else (None, None)
     chosen_dtype = dtype.value if dtype else ("bf16" if precision is Precision.mixed else "fp32")
     request = MemoryRequest(
         model, spec, lengths, mode.value, chosen_dtype, precision.value, optimizer.value,
-        attn.value if attn else None, checkpointing.value, context, gpus, zero, device_bytes, device, base,
-        trust_remote_code, timeout,
+        attn.value if attn else None, checkpointing.value, context, gpus, zero, device_bytes, device_name, base,
+        trust_remote_code, timeout, measure, device.value,
     )
     with progress_line(fmt in (OutputFormat.table, OutputFormat.markdown), f"memory {model}") as on_progress:
         result = profile_memory(request, on_progress)
     emit(memory_view(result, depth), fmt)
     if fmt in (OutputFormat.table, OutputFormat.markdown) and result.request.mode == TRAIN and depth > 0:
         emit(modules_view(result, depth), fmt)
+    if fmt in (OutputFormat.table, OutputFormat.markdown) and result.measured is not None:
+        emit(measured_view(result), fmt)
 
 
 def _device(text: str) -> tuple[int, str | None]:
@@ -247,6 +256,37 @@ def modules_view(result: MemoryResult, depth: int) -> View:
     return View(title, columns, rows, {}, [])
 
 
+MEASURED_ROWS = ("weights", "buffers", "gradients", "optimizer", "activations", "temporaries", "inputs")
+
+
+def measured_view(result: MemoryResult) -> View:
+    """The prediction beside the two steps on fake tensors and for real, by MemTracker's categories at its peak."""
+    column = result.columns[0]
+    simulated, measured = result.simulated.by_category, result.measured.by_category
+    rows = []
+    for key in MEASURED_ROWS:
+        predicted = _value(column, key) if key in ("weights", "gradients", "optimizer", "activations") else None
+        if predicted or simulated.get(key) or measured.get(key):
+            rows.append({"part": key, "predicted": predicted, "simulated": simulated.get(key, 0), "measured": measured.get(key, 0)})
+    rows.append({"part": "peak", "predicted": column.peak, "simulated": result.simulated.peak, "measured": result.measured.peak})
+    columns = [Column("part", "at the peak", align="left")] + [
+        Column(k, h, text=lambda r, k=k: count(r[k])) for k, h in
+        (("predicted", "predicted (sum)"), ("simulated", "simulated step"), ("measured", "measured step"))]
+    peak = result.measured.peak
+    notes = [
+        f"measured: two training steps (forward, backward, {result.request.optimizer} step) with random weights on "
+        f"{result.measured.device}, by {result.measured.tool}; simulated: the same steps on fake tensors",
+        f"predicted sum − measured peak = {column.peak - peak:+,} bytes ({100 * (column.peak - peak) / peak:+.1f}%); "
+        f"simulated − measured = {result.simulated.peak - peak:+,} ({100 * (result.simulated.peak - peak) / peak:+.2f}%)",
+        "the sum holds every activation and every gradient at once, which a step never does (activations are freed "
+        "as gradients appear), and leaves out the backward's and the optimizer step's temporaries; MemTracker "
+        "rounds each storage up to 512 bytes",
+    ]
+    view = View("Predicted against measured", columns, rows, {}, notes)
+    view.row_styles = ["bold" if r["part"] == "peak" else "" for r in rows]
+    return view
+
+
 def module_rows(result: MemoryResult, column: Footprint, depth: int) -> list[tuple[str, int, int, int | None]]:
     """(path, depth, bytes, n² part) of the module tree rows down to ``depth``
     with activations, each the sum over its subtree."""
@@ -288,6 +328,10 @@ def memory_payload(result: MemoryResult, depth: int) -> dict:
     if r.mode == INFER:
         payload["kv_cache_bytes_per_token"] = result.kv.per_token if result.kv else None
         payload["formulas"]["kv_cache"] = result.kv.formula if result.kv else result.kv_note
+    if result.measured is not None:
+        payload["measured"] = {"peak": result.measured.peak, "by_category": result.measured.by_category,
+                               "device": result.measured.device, "tool": result.measured.tool,
+                               "simulated_peak": result.simulated.peak, "simulated_by_category": result.simulated.by_category}
     if result.fitted:
         f = result.fitted
         payload["fit"] = {"device_bytes": f.device_bytes, "device": f.device, "max_batch": next(iter(f.max_batch.values())),

@@ -124,6 +124,8 @@ def _build_hf(source: ModelSource, *, device: str, base: bool, attn: str | None,
                 build = lambda: model_class._from_config(config, **native_kwargs)  # noqa: E731
         with torch.device(device), _uninitialised_weights(device):
             module = build()
+        if device != "meta" and hasattr(module, "tie_weights"):
+            module.tie_weights()  # skipping the initialisation skips the tying too: one tensor, as on meta
         _gather_parameters(module, device)
     except BadInput:
         raise

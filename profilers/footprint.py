@@ -64,6 +64,8 @@ class MemoryRequest:
     base: bool = False
     trust_remote_code: bool = False
     timeout_s: float = 300.0
+    measure: bool = False  # also run two training steps for real, and simulated on fake tensors
+    device: str = "cpu"  # where --measure runs
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ class MemoryResult:
     inputs: dict  # tensor name -> shape at the first column
     fitted: Fitted | None = None
     notes: tuple[str, ...] = field(default=())
+    simulated: object = None  # measured_memory.Measured of the fake-tensor run (--measure)
+    measured: object = None  # and of the real one
 
 
 def profile_memory(request: MemoryRequest, on_progress=None) -> MemoryResult:
@@ -123,6 +127,9 @@ def profile_memory(request: MemoryRequest, on_progress=None) -> MemoryResult:
     train = request.mode == TRAIN
     if request.mode not in (TRAIN, INFER):
         raise BadInput(f"unknown mode {request.mode!r} ({TRAIN}, {INFER})")
+    if request.measure and (not train or request.precision != "pure" or request.gpus > 1 or len(request.lengths) > 1):
+        raise BadInput("--measure runs training steps in one process at pure precision, at one length: "
+                       "drop --mode infer, --precision mixed, --gpus or the list of lengths")
     check_settings(request.dtype, request.precision, request.optimizer, request.gpus, request.zero)
     if request.checkpointing not in ("none", "full"):
         raise BadInput("--checkpointing is none or full")
@@ -157,12 +164,31 @@ def profile_memory(request: MemoryRequest, on_progress=None) -> MemoryResult:
     korthikanti = _korthikanti(source, request, lengths, spec.batch) if train and request.checkpointing == "none" else None
     if korthikanti:
         notes.append(korthikanti)
+    simulated = measured = None
+    if request.measure:
+        simulated, measured = _measure(meter.job, request, columns[0].peak)
     info = ModelInfo(source.name, source.kind, meter.class_name, source.location, meter.build_notes)
     return MemoryResult(
         info, request, params, report, states, columns, kv, kv_note, activations.source,
         activations.polynomials.get(activations.key) if activations.polynomials else None,
         activations.fit_at, activations.verified_at, meter.attention, meter.inputs, fitted, tuple(notes),
+        simulated, measured,
     )
+
+
+def _measure(job, request: MemoryRequest, predicted: int):
+    """The two training steps on fake tensors, then for real when they fit
+    in the memory this machine has (on the CPU)."""
+    from .measured_memory import measure_step
+    from .memory import BASE_OVERHEAD, available_bytes
+
+    settings = dict(dtype=request.dtype, optimizer=request.optimizer, timeout_s=request.timeout_s)
+    simulated = measure_step(job, device="cpu", fake=True, **settings)
+    free = available_bytes()
+    if request.device == "cpu" and free is not None and max(simulated.peak, predicted) + BASE_OVERHEAD > free:
+        raise BadInput(f"{job.source.name}: --measure needs about {max(simulated.peak, predicted) + BASE_OVERHEAD:,} "
+                       f"bytes, and this machine has {free:,} available")
+    return simulated, measure_step(job, device=request.device, **settings)
 
 
 # ---------------------------------------------------------------------------
