@@ -46,6 +46,8 @@ LIMITS = {
     "max_forward_flops": ("forward_flops", "max", "FLOPs"),
     "max_train_flops": ("train_flops", "max", "FLOPs"),
     "max_bytes": ("bytes", "max", "bytes"),
+    "max_train_memory": ("train_memory", "max", "bytes"),
+    "max_infer_memory": ("infer_memory", "max", "bytes"),
 }
 # settings key -> checker returning the value (or raising ValueError)
 SETTINGS: dict[str, Callable[[Any], Any]] = {}
@@ -103,7 +105,35 @@ def _inputs(value: Any) -> tuple:
         raise ValueError(str(error).removeprefix("--input ")) from None
 
 
-for _name in ("seq_len", "batch", "decoder_seq_len", "image_size"):
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}, got {value!r}")
+        return value
+
+    return check
+
+
+def _stage(value: Any) -> int:
+    if isinstance(value, bool) or value not in (0, 1, 2, 3):
+        raise ValueError(f"expected a ZeRO stage 0, 1, 2 or 3, got {value!r}")
+    return value
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected a non-negative integer, got {value!r}")
+    return value
+
+
+# the memory settings (memory budgets; see ``modelprof memory``)
+_setting("precision")(_choice("pure", "mixed"))
+_setting("optimizer")(_choice("adamw", "adam", "sgd", "sgd-momentum", "adafactor", "none"))
+_setting("checkpointing")(_choice("none", "full"))
+_setting("attn")(_choice("eager", "sdpa"))
+_setting("zero")(_stage)
+_setting("context")(_count)
+for _name in ("seq_len", "batch", "decoder_seq_len", "image_size", "gpus"):
     _setting(_name)(_positive_int)
 for _name in ("base", "trust_remote_code"):
     _setting(_name)(_boolean)
@@ -253,6 +283,7 @@ class _Request:
     base: bool
     dtype: str | None
     trust_remote_code: bool
+    settings: dict = field(default_factory=dict)  # every setting that applies, defaults included
 
 
 def check_budgets(
@@ -302,7 +333,7 @@ def _request(model: ModelBudget) -> _Request:
     settings = {**model.defaults, **model.settings}
     check_build_options(source, base=base, attn=None)
     spec = applied_spec(source, _input_spec(model, source))
-    return _Request(model, source, spec, base, settings.get("dtype"), settings.get("trust_remote_code", False))
+    return _Request(model, source, spec, base, settings.get("dtype"), settings.get("trust_remote_code", False), settings)
 
 
 def _input_spec(model: ModelBudget, source):
@@ -315,6 +346,24 @@ def _input_spec(model: ModelBudget, source):
     chosen = {k: v for k, v in model.defaults.items() if k in fields and k in applicable}
     chosen.update({k: v for k, v in model.settings.items() if k in fields})
     return InputSpec.from_options(**chosen)
+
+
+def _memory(request: _Request, mode: str, timeout_s: float, on_progress) -> tuple[int, str, str]:
+    """The peak of ``modelprof memory`` in ``mode`` with the budget's memory settings."""
+    from .footprint import MemoryRequest, profile_memory
+
+    settings = request.settings
+    precision = settings.get("precision", "pure")
+    dtype = settings.get("dtype") or ("bf16" if precision == "mixed" else "fp32")
+    train = mode == "train"
+    memory = MemoryRequest(
+        request.budget.model, request.spec, (), mode, dtype, precision, settings.get("optimizer", "adamw"),
+        settings.get("attn"), settings.get("checkpointing", "none") if train else "none",
+        None if train else settings.get("context"), settings.get("gpus", 1), settings.get("zero", 0) if train else 0,
+        base=request.base, trust_remote_code=request.trust_remote_code, timeout_s=timeout_s,
+    )
+    result = profile_memory(memory, on_progress)
+    return result.columns[0].peak, f"memory {mode} {dtype}", ""
 
 
 def _measure(request: _Request, timeout_s: float, on_progress) -> dict[str, tuple[int | None, str, str]]:
@@ -351,6 +400,9 @@ def _measure(request: _Request, timeout_s: float, on_progress) -> dict[str, tupl
             out["active_params"] = (params.active_params, "analytic (top-k routed + shared experts)", "")
         else:
             out["active_params"] = (r.total, f"{source} (dense: every parameter is active)", "")
+    for mode in ("train", "infer"):
+        if f"{mode}_memory" in needed:
+            out[f"{mode}_memory"] = _memory(request, mode, timeout_s, on_progress)
     if "train_flops" in needed:
         train = profile_flops(name, counters=["torch"], mode="train", **common)
         torch_result = train.results["torch"]

@@ -6,7 +6,8 @@ key/value head: ``2 · kv_heads · head_dim`` values, so the whole model
 ``2 · layers · kv_heads · head_dim · bytes`` (Llama-2-7b in fp16:
 2·32·32·128·2 = 524,288 bytes). Grouped-query attention caches only its
 key/value heads, an explicit ``head_dim`` replaces ``hidden_size / heads``,
-a sliding window caps a layer's cache at the window, and multi-head latent
+a sliding window caps a layer's cache at the window (at ``window - 1``
+tokens, which the new token completes, as transformers keeps it), and multi-head latent
 attention (DeepSeek-V2/V3) caches one compressed latent of ``kv_lora_rank``
 values plus the decoupled rotary key of ``qk_rope_head_dim`` per token and
 layer (DeepSeek-V2 paper, section 2.1.4) — what serving engines keep;
@@ -40,7 +41,7 @@ class KVCache:
 
     def bytes(self, context: int, batch: int) -> int:
         """The cache holding ``context`` tokens of each of ``batch`` sequences."""
-        windowed = min(context, self.window) if self.window else context
+        windowed = min(context, self.window - 1) if self.window else context
         full = self.layers - self.windowed_layers
         return batch * self.per_token_layer * (full * context + self.windowed_layers * windowed)
 
