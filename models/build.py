@@ -124,6 +124,8 @@ def _build_hf(source: ModelSource, *, device: str, base: bool, attn: str | None,
                 build = lambda: model_class._from_config(config, **native_kwargs)  # noqa: E731
         with torch.device(device), _uninitialised_weights(device):
             module = build()
+        if device != "meta" and hasattr(module, "tie_weights"):
+            module.tie_weights()  # skipped with the initialisation: tied weights would be separate copies
         _gather_parameters(module, device)
     except BadInput:
         raise
@@ -180,7 +182,9 @@ def _gather_parameters(module, device: str) -> None:
 
 
 def _uninitialised_weights(device: str):
-    """On real devices skip random initialisation (values never matter here)."""
+    """On real devices skip random initialisation (values never matter here);
+    transformers ties weights in the initialisation it skips, so the caller
+    ties them after (as ``from_pretrained`` does)."""
     if device == "meta":
         return contextlib.nullcontext()
     try:
