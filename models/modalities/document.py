@@ -55,8 +55,9 @@ def page_image(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
 
 
 # the xpath of every token of a web page (MarkupLM): a tag id and a subscript per level, max_depth levels
-tower("xpath_tags_seq", described_by("max_depth"))
-tower("xpath_subs_seq", described_by("max_depth"))
+reads_xpaths = described_by("max_depth")
+tower("xpath_tags_seq", reads_xpaths)
+tower("xpath_subs_seq", reads_xpaths)
 
 
 def xpath(facts: ModelFacts, spec, planned: Planned, pad_field: str) -> TensorPlan:
@@ -70,13 +71,13 @@ def xpath(facts: ModelFacts, spec, planned: Planned, pad_field: str) -> TensorPl
     return TensorPlan((*token_shape(facts, spec, planned), depth), "int64", ((facts.config[pad_field], depth),))
 
 
-@builds("xpath_tags_seq", "document", when=described_by("max_depth"))
+@builds("xpath_tags_seq", "document", when=reads_xpaths)
 def xpath_tags_seq(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """Tag ids of every token's xpath (see :func:`xpath`)."""
     return xpath(facts, spec, planned, "tag_pad_id")
 
 
-@builds("xpath_subs_seq", "document", when=described_by("max_depth"))
+@builds("xpath_subs_seq", "document", when=reads_xpaths)
 def xpath_subs_seq(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """Subscripts of every token's xpath (see :func:`xpath`)."""
     return xpath(facts, spec, planned, "subs_pad_id")

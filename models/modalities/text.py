@@ -90,10 +90,11 @@ def token_type_ids(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
 
 
 # sliding-window attention (Longformer, LED): only the tokens the mask marks attend to the whole sequence
-tower("global_attention_mask", described_by("attention_window"))
+windowed = described_by("attention_window")
+tower("global_attention_mask", windowed)
 
 
-@builds("global_attention_mask", "text")
+@builds("global_attention_mask", "text", when=windowed)
 def global_attention_mask(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """[B, n] (int64): 1 on the first token of every row, which attends to
     (and is attended by) every token; the others attend within their window."""
@@ -105,10 +106,11 @@ def global_attention_mask(facts: ModelFacts, spec, planned: Planned) -> TensorPl
 
 
 # a language adapter per language the config lists (X-MOD)
-tower("lang_ids", described_by("languages"))
+adapts_languages = described_by("languages")
+tower("lang_ids", adapts_languages)
 
 
-@builds("lang_ids", "text")
+@builds("lang_ids", "text", when=adapts_languages)
 def lang_ids(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """The language of every token [B, n] (int64): the index of the config's
     ``default_language`` among its ``languages``, else 0 (the first)."""
@@ -125,10 +127,11 @@ def lang_ids(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
 
 
 # entities beside the words (LUKE): each its own position in every layer's attention
-tower("entity_ids", described_by("entity_vocab_size"))
+reads_entities = described_by("entity_vocab_size")
+tower("entity_ids", reads_entities)
 
 
-@builds("entity_ids", "text")
+@builds("entity_ids", "text", when=reads_entities)
 def entity_ids(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """Entity ids [B, E] (int64, zeros), E = :data:`MAX_ENTITIES`, with the
     entities' mask and the word positions of their mentions."""
@@ -142,13 +145,13 @@ def entity_ids(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     return TensorPlan((spec.batch, MAX_ENTITIES), "int64")
 
 
-@builds("entity_attention_mask", "text")
+@builds("entity_attention_mask", "text", when=reads_entities)
 def entity_attention_mask(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """All ones over the entities [B, E]."""
     return TensorPlan((spec.batch, MAX_ENTITIES), "int64", ((1, MAX_ENTITIES),))
 
 
-@builds("entity_position_ids", "text")
+@builds("entity_position_ids", "text", when=reads_entities)
 def entity_position_ids(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """The word positions of every entity's mention [B, E, M] (int64),
     M = :data:`MAX_MENTION_TOKENS`: word 1 (the first after <s>), then -1 (padding)."""
