@@ -125,7 +125,7 @@ def _build_hf(source: ModelSource, *, device: str, base: bool, attn: str | None,
         with torch.device(device), _uninitialised_weights(device):
             module = build()
         if device != "meta" and hasattr(module, "tie_weights"):
-            module.tie_weights()  # skipping the initialisation skips the tying too: one tensor, as on meta
+            module.tie_weights()  # skipped with the initialisation: tied weights would be separate copies
         _gather_parameters(module, device)
     except BadInput:
         raise
@@ -182,7 +182,9 @@ def _gather_parameters(module, device: str) -> None:
 
 
 def _uninitialised_weights(device: str):
-    """On real devices skip random initialisation (values never matter here)."""
+    """On real devices skip random initialisation (values never matter here);
+    transformers ties weights in the initialisation it skips, so the caller
+    ties them after (as ``from_pretrained`` does)."""
     if device == "meta":
         return contextlib.nullcontext()
     try:

@@ -301,4 +301,4 @@ def is_encoder_decoder(config: Mapping) -> bool:
 
 # each module registers its builders; among the ``when`` variants of one input, the first imported is tried first
 # (multitower's layouts are narrower cases of grid's: an Inkling 2 grid counts text tokens, not patches)
-from . import audio, audio_language, multitower, grid, prompts, structured, text, video, vision, vision_language  # noqa: E402,F401
+from . import audio, audio_language, multitower, grid, prompts, document, structured, text, video, vision, vision_language  # noqa: E402,F401
