@@ -170,10 +170,10 @@ def _cell(value: int | None, share: str) -> str:
 def _title(result: MemoryResult) -> str:
     r = result.request
     first = result.columns[0]
-    inputs = ", ".join(f"{name} {'x'.join(map(str, shape))}" for name, shape in result.inputs.items())
+    inputs = ", ".join(f"{name} {'x'.join(map(str, shape))}" if shape else name for name, shape in result.inputs.items())
     what = (f"train · {r.dtype} · {r.precision} precision · {r.optimizer}" if r.mode == TRAIN
             else f"infer · {r.dtype}")
-    extra = [f"batch {first.batch}"]
+    extra = [f"batch {first.batch}"] + ([f"n = {first.seq_len:,}"] if len(result.columns) == 1 and first.seq_len else [])
     if r.gpus > 1:
         extra.append(f"per GPU of {r.gpus}, ZeRO {r.zero}")
     if r.checkpointing == "full":
@@ -182,7 +182,7 @@ def _title(result: MemoryResult) -> str:
         extra.append(f"KV cache of {r.context if r.context is not None else first.seq_len:,} tokens")
     title = model_title(result.model, "Memory") + f" · {what} · " + " · ".join(extra)
     if inputs:
-        title += f" · measured with {inputs}"
+        title += f" · {inputs}"
     return title + f" · attention: {result.attention or 'n/a'}"
 
 

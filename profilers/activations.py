@@ -102,6 +102,7 @@ class ActivationMeter:
             scope.enter_context(_as_real_to_transformers())
             if job.mode == "train":
                 model.train()
+                kwargs = with_labels(model, kwargs)
                 with _Saved(stack, kept, units) as saved, _layer_inputs(units, kept) as inputs:
                     output = torch.func.functional_call(model, state, args, kwargs, strict=False)
                 checkpointed = saved.checkpointed(inputs)
@@ -146,6 +147,24 @@ def _at(tensor, dtype):
     if not tensor.is_floating_point():
         return tensor
     return tensor.detach().to(dtype).requires_grad_(tensor.requires_grad)
+
+
+LOSS_HEADS = ("ForCausalLM", "LMHeadModel", "ForMaskedLM", "ForConditionalGeneration")
+
+
+def with_labels(model, kwargs: dict) -> dict:
+    """A language model's training inputs: its token ids again as ``labels``
+    (the decoder's for an encoder-decoder), so that the forward computes the
+    loss it trains with (transformers' cross-entropy, with its fp32 logits),
+    whose saved tensors are often the largest of all. Other models keep
+    their inputs (their step back-propagates the sum of their output)."""
+    import inspect
+
+    targets = kwargs.get("decoder_input_ids", kwargs.get("input_ids"))
+    takes = "labels" in inspect.signature(model.forward).parameters
+    if targets is None or not takes or "labels" in kwargs or not type(model).__name__.endswith(LOSS_HEADS):
+        return kwargs
+    return {**kwargs, "labels": targets}
 
 
 def attention(model) -> str | None:

@@ -115,7 +115,7 @@ class MemoryResult:
     fit_at: tuple
     verified_at: tuple
     attention: str | None  # the attention implementation the model was measured with
-    inputs: dict  # tensor name -> shape at the first column
+    inputs: dict  # tensor name -> shape at the first column (None where that size was not run)
     fitted: Fitted | None = None
     notes: tuple[str, ...] = field(default=())
     simulated: object = None  # measured_memory.Measured of the fake-tensor run (--measure)
@@ -164,6 +164,8 @@ def profile_memory(request: MemoryRequest, on_progress=None) -> MemoryResult:
     korthikanti = _korthikanti(source, request, lengths, spec.batch) if train and request.checkpointing == "none" else None
     if korthikanti:
         notes.append(korthikanti)
+    first = (columns[0].seq_len or 0, spec.batch)
+    inputs = meter.shapes.get(first) or dict.fromkeys(next(iter(meter.shapes.values()), {}))  # names, shapes unmeasured
     simulated = measured = None
     if request.measure:
         simulated, measured = _measure(meter.job, request, columns[0].peak)
@@ -171,7 +173,7 @@ def profile_memory(request: MemoryRequest, on_progress=None) -> MemoryResult:
     return MemoryResult(
         info, request, params, report, states, columns, kv, kv_note, activations.source,
         activations.polynomials.get(activations.key) if activations.polynomials else None,
-        activations.fit_at, activations.verified_at, meter.attention, meter.inputs, fitted, tuple(notes),
+        activations.fit_at, activations.verified_at, meter.attention, inputs, fitted, tuple(notes),
         simulated, measured,
     )
 
@@ -216,7 +218,7 @@ class _Meter:
         self.structure = None
         self.layers = 0
         self.attention: str | None = None
-        self.inputs: dict = {}
+        self.shapes: dict[tuple, dict] = {}  # (length, batch) -> input name -> shape, where measured
         self.class_name, self.build_notes = source.name, ()
 
     def values(self, points) -> dict[tuple, dict]:
@@ -240,6 +242,7 @@ class _Meter:
         self._learn(structure, results[0])
         for point, result in zip(points, results):
             self.cache[point] = _flat(self._ok(result, point))
+            self.shapes[point] = result.inputs
 
     def _shallow(self, specs) -> list[dict] | str:
         from .depth import DEPTHS, extrapolate_values, layer_field, with_layers
@@ -252,6 +255,7 @@ class _Meter:
             by_depth[d] = [_flat(self._ok(r, (s.seq_len, s.batch))) for r, s in zip(results, specs)]
             if d == DEPTHS[-1]:
                 self._learn(structure, results[0], layers)
+                self.shapes.update({(s.seq_len if "seq_len" in s.given else 0, s.batch): r.inputs for r, s in zip(results, specs)})
         found = []
         for i in range(len(specs)):
             at = {d: by_depth[d][i] for d in DEPTHS}
@@ -262,8 +266,10 @@ class _Meter:
             if isinstance(values, str):
                 return values
             found.append({**values, **timeline})
-        self.notes.append(f"measured on builds with 1, 2 and 3 layers and extrapolated to {layers} (exactly linear "
-                          f"in the layer count; the 3-layer build verifies the line)")
+        note = (f"measured on builds with 1, 2 and 3 layers and extrapolated to {layers} (exactly linear "
+                f"in the layer count; the 3-layer build verifies the line)")
+        if note not in self.notes:
+            self.notes.append(note)
         return found
 
     def _sweep(self, job, specs):
@@ -278,7 +284,6 @@ class _Meter:
         self.class_name, self.build_notes = structure.class_name, structure.notes
         self.layers = first.layers if layers is None else layers
         self.attention = first.attention
-        self.inputs = first.inputs
 
     def _ok(self, result, point):
         if not result.ok:

@@ -116,7 +116,7 @@ def _fake_weights(model, dtype) -> None:
 def _run(prepared, dtype: str, optimizer_name: str, device: str) -> Measured:
     import torch
 
-    from .activations import DTYPES
+    from .activations import DTYPES, with_labels
     from .counters.harness import training_loss
 
     model = prepared.model.train()
@@ -127,12 +127,13 @@ def _run(prepared, dtype: str, optimizer_name: str, device: str) -> Measured:
         return t.to(device=device, dtype=DTYPES[dtype] if t.is_floating_point() else t.dtype)
 
     args = tuple(move(t) for t in prepared.args)
-    kwargs = {k: move(v) for k, v in prepared.kwargs.items()}
+    kwargs = with_labels(model, {k: move(v) for k, v in prepared.kwargs.items()})
     optimizer = _optimizer(optimizer_name, [p for p in model.parameters() if p.requires_grad])
 
     def steps(between=lambda: None) -> None:
         for _ in range(2):
-            training_loss(model(*args, **kwargs)).backward()
+            output = model(*args, **kwargs)
+            (output.loss if "labels" in kwargs else training_loss(output)).backward()
             if optimizer is not None:
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
