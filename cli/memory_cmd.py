@@ -208,10 +208,13 @@ def _activation_note(result: MemoryResult) -> str:
     if result.source == "fit":
         points = ", ".join(f"(n {n}, B {b})" if n else f"(B {b})" for n, b in result.verified_at)
         fitted = sorted({n for n, _ in result.fit_at})
-        text += (f"; exact polynomial in n and B fitted at n = {', '.join(map(str, fitted))} and B = 1, 2, "
-                 f"verified at {points}" if fitted != [0] else f"; exact in B, fitted at B = 1, 2, verified at {points}")
-        if result.polynomial is not None:
-            text += f": {polynomial_text(result.polynomial)} bytes"
+        text += (f"; exact polynomial in n and B fitted at n = {', '.join(map(str, fitted))} and B = 1, 2, 3, "
+                 f"verified at {points}" if fitted != [0] else f"; exact in B, fitted at B = 1, 2, 3, verified at {points}")
+        poly = result.polynomial
+        if poly is not None:
+            text += f": {polynomial_text(poly.batched)} bytes"
+            if not poly.same:
+                text += f" (batch 1: {polynomial_text(poly.single)}; one sample keeps a view where larger batches copy)"
     if any(c.attention_scores is not None for c in result.columns):
         text += "; attention scores (n²): its n² terms (score and probability matrices, dropout and attention masks)"
     if result.attention == "sdpa":
@@ -320,8 +323,7 @@ def memory_payload(result: MemoryResult, depth: int) -> dict:
         "columns": columns,
         "activations": {"source": result.source, "fit_at": [list(p) for p in result.fit_at],
                         "verified_at": [list(p) for p in result.verified_at],
-                        "polynomial": {"variables": ["n", "B"], "terms": {f"{i},{j}": c for (i, j), c in result.polynomial.terms.items()}}
-                        if result.polynomial is not None else None},
+                        "polynomial": _polynomial_payload(result.polynomial)},
         "formulas": {"model_states": result.states.formula},
         "notes": list(result.notes),
     }
@@ -338,6 +340,14 @@ def memory_payload(result: MemoryResult, depth: int) -> dict:
                           "max_batch_by_seq_len": {str(n): b for n, b in f.max_batch.items()}, "max_seq_len": f.max_seq_len,
                           "notes": list(f.notes)}
     return payload
+
+
+def _polynomial_payload(poly) -> dict | None:
+    """Activation bytes in (n, B): ``terms["i,j"]`` multiplies n**i · B**j; ``batch_1`` where batch 1 differs."""
+    if poly is None:
+        return None
+    terms = lambda p: {f"{i},{j}": c for (i, j), c in sorted(p.terms.items())}  # noqa: E731
+    return {"variables": ["n", "B"], "terms": terms(poly.batched), **({} if poly.same else {"batch_1": terms(poly.single)})}
 
 
 def _column_payload(result: MemoryResult, column: Footprint, depth: int) -> dict:

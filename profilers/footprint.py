@@ -30,14 +30,16 @@ from ..models.inputs import InputSpec, applied_spec
 from ..models.modalities.text import _position_limit
 from ..models.resolver import ModelSource, resolve
 from .errors import BadInput
-from .fitting import Bivariate, fit_bivariate, fit_exact
+from .fitting import Bivariate, fit_bivariate
 from .kv_cache import KVCache, kv_cache
 from .model_states import DTYPE_BYTES, Params, States, check_settings, model_states, per_gpu
 from .records import ModelInfo
 
 TRAIN, INFER = "train", "infer"
-FIT_BATCHES = (1, 2)
-VERIFY_BATCH = 3
+# batch 1 gets its own polynomial: a tensor one sample keeps as a view, larger batches may copy
+# (transformers' shifted labels are contiguous for one row only)
+FAMILIES = {"single": ((1,), 0), "batched": ((2, 3), 1)}  # fitted batches, degree in B
+VERIFY_BATCH = 4
 FIT_LENGTH = 64  # lengths 64, 128, 192 are fitted (fewer where the position table is shorter)
 LONGEST = 1 << 24
 MOST_BATCH = 1 << 24
@@ -111,7 +113,7 @@ class MemoryResult:
     kv: KVCache | None
     kv_note: str
     source: str  # "fit" (verified polynomial) or "measured" (every point)
-    polynomial: Bivariate | None  # activation bytes in (n, B) (train), when one holds
+    polynomial: BatchPolynomial | None  # activation bytes in (n, B) (train), when one holds
     fit_at: tuple
     verified_at: tuple
     attention: str | None  # the attention implementation the model was measured with
@@ -330,13 +332,35 @@ def _timeline(values: dict) -> list[int]:
 # ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BatchPolynomial:
+    """Exact in (n, B): one polynomial for a batch of one, one for larger batches."""
+
+    single: Bivariate
+    batched: Bivariate
+
+    def at(self, batch: int) -> Bivariate:
+        return self.single if batch == 1 else self.batched
+
+    def __call__(self, n: int, batch: int) -> int:
+        return self.at(batch)(n, batch)
+
+    @property
+    def same(self) -> bool:
+        """Whether the batched polynomial also gives batch 1's values."""
+        at_one: dict[int, int] = {}
+        for (i, _), c in self.batched.terms.items():
+            at_one[i] = at_one.get(i, 0) + c
+        return {i: c for i, c in at_one.items() if c} == {i: c for (i, _), c in self.single.terms.items() if c}
+
+
 @dataclass
 class _Activations:
     """Activation values as verified polynomials in (n, B), or measured points."""
 
     meter: _Meter
     key: str  # the activation figure: "total", "checkpointed" or "peak"
-    polynomials: dict | None  # name -> Bivariate
+    polynomials: dict | None  # name -> BatchPolynomial
     measured: dict
     source: str
     fit_at: tuple
@@ -359,9 +383,9 @@ class _Activations:
         if not self.takes_length or self.polynomials is None or n is None:
             return None
         poly = self._peak_term(n, batch) if name == "peak" else self.polynomials.get(name)
-        return sum(c * n**i * batch**j for (i, j), c in poly.terms.items() if i == 2) if poly else 0
+        return sum(c * n**i * batch**j for (i, j), c in poly.at(batch).terms.items() if i == 2) if poly else 0
 
-    def _peak_term(self, x: int, batch: int) -> Bivariate:
+    def _peak_term(self, x: int, batch: int) -> BatchPolynomial:
         return max((p for k, p in self.polynomials.items() if k.startswith("t:")), key=lambda p: p(x, batch))
 
     def modules(self, n: int | None, batch: int) -> dict:
@@ -388,12 +412,12 @@ def _activations(meter: _Meter, lengths, batch: int, train: bool) -> _Activation
         base = max(min(FIT_LENGTH, (limit or 4 * FIT_LENGTH) // 4), 1)
         xs, degree = (base, 2 * base, 3 * base), 2
         runnable = sorted({n for n in lengths if not limit or n <= limit} - set(xs))[-2:]
-        checks = [(4 * base, 1), (2 * base, VERIFY_BATCH)] + [(n, batch) for n in runnable]
+        checks = [(4 * base, 1), (4 * base, 2), (2 * base, VERIFY_BATCH)] + [(n, batch) for n in runnable]
     else:
         xs, degree, lengths = (0,), 0, [0]
-        checks = [(0, VERIFY_BATCH)] + ([(0, batch)] if batch not in (*FIT_BATCHES, VERIFY_BATCH) else [])
-    checks = list(dict.fromkeys(checks))
-    fit_at = tuple((x, b) for b in FIT_BATCHES for x in xs)
+        checks = [(0, VERIFY_BATCH), (0, batch)]
+    fit_at = tuple((x, b) for ys, _ in FAMILIES.values() for b in ys for x in xs)
+    checks = [p for p in dict.fromkeys(checks) if p not in fit_at]
     values = meter.values([*fit_at, *checks])
     takes_length = degree > 0 and len({_figure(values[(x, 1)], key) for x in xs}) > 1
     polynomials, reason = _solve(values, xs, degree, checks, key)
@@ -413,24 +437,32 @@ def _figure(values: dict, key: str) -> int:
 
 
 def _solve(values: dict, xs, degree: int, checks, key: str) -> tuple[dict | None, str]:
-    """One polynomial per named value (``degree`` in n, 1 in B), each verified at ``checks``."""
-    wanted = [k for k in {k for v in values.values() for k in v} if (k.startswith("t:") if key == "peak" else
-                                                                    not k.startswith("t:"))]
-    if key == "peak" and len({sum(k.startswith("t:") for k in v) for v in values.values()}) != 1:
-        return None, "the forward runs a different sequence of operators at different sizes"
-    polynomials = {}
-    for name in wanted:
-        found = fit_bivariate(lambda n, b: values[(n, b)].get(name, 0), variables=("n", "B"), degrees=(degree, 1),
-                              xs=xs, ys=FIT_BATCHES, verify_at=checks)
-        if isinstance(found, str):
-            return None, f"{name.removeprefix('module:') or 'the model'}: {found}"
-        polynomials[name] = found
-    if key == "peak":
-        for n, b in checks:
-            expected = max(polynomials[k](n, b) for k in polynomials)
-            if expected != max(_timeline(values[(n, b)])):
-                return None, f"n = {n}, B = {b}: the working set is {max(_timeline(values[(n, b)])):,}, the fit predicts {expected:,}"
-    return polynomials, ""
+    """One polynomial per named value (``degree`` in n; batch 1 apart from
+    larger batches, linear in those), each verified at ``checks``."""
+    solved = {}
+    for family, (ys, batch_degree) in FAMILIES.items():
+        single = family == "single"
+        points = {p: v for p, v in values.items() if (p[1] == 1) == single}
+        verify = [p for p in checks if (p[1] == 1) == single]
+        if key == "peak" and len({sum(k.startswith("t:") for k in v) for v in points.values()}) != 1:
+            return None, "the forward runs a different sequence of operators at different sizes"
+        names = {k for v in points.values() for k in v if k.startswith("t:") == (key == "peak")}
+        polynomials = {}
+        for name in names:
+            found = fit_bivariate(lambda n, b: points[(n, b)].get(name, 0), variables=("n", "B"),
+                                  degrees=(degree, batch_degree), xs=xs, ys=ys, verify_at=verify)
+            if isinstance(found, str):
+                return None, f"{name.removeprefix('module:') or 'the model'}: {found}"
+            polynomials[name] = found
+        if key == "peak":
+            for n, b in verify:
+                expected, seen = max(p(n, b) for p in polynomials.values()), max(_timeline(points[(n, b)]))
+                if expected != seen:
+                    return None, f"n = {n}, B = {b}: the working set is {seen:,}, the fit predicts {expected:,}"
+        solved[family] = polynomials
+    zero = Bivariate(("n", "B"), {}, ())
+    names = set(solved["single"]) | set(solved["batched"])
+    return {k: BatchPolynomial(solved["single"].get(k, zero), solved["batched"].get(k, zero)) for k in names}, ""
 
 
 # ---------------------------------------------------------------------------
