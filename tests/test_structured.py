@@ -1,0 +1,106 @@
+"""Inputs that are neither text, images nor sound (time series, agent
+trajectories, latent arrays, robot action chunks, a drafter's context), made
+from transformers' own default configs and counted whole by the torch counter."""
+
+from __future__ import annotations
+
+import pytest
+
+from .test_configs import write_default_config
+
+
+def count(cli, tmp_path, model_type: str, *options: str, **changes) -> tuple[dict, dict]:
+    """(input, torch counter) of ``flops --base --counters torch`` on the default config of ``model_type``."""
+    folder = tmp_path / model_type
+    write_default_config(folder, model_type, **changes)
+    result = cli("flops", str(folder), "--base", "--counters", "torch", *options, "-f", "json")
+    assert result.code == 0, result.err
+    payload = result.json()
+    torch_json = payload["counters"]["torch"]
+    assert torch_json["status"] == "ok", torch_json["reason"]
+    assert torch_json["idle_modules"] == []  # every module with weights did work
+    return payload["input"], torch_json
+
+
+def shapes(used: dict) -> dict:
+    return {name: tensor["shape"] for name, tensor in used["tensors"].items()}
+
+
+def refusal(cli, tmp_path, model_type: str, *options: str) -> str:
+    folder = tmp_path / model_type
+    write_default_config(folder, model_type)
+    result = cli("flops", str(folder), "--base", "--counters", "torch", *options)
+    assert result.code == 2
+    return result.err
+
+
+# --- time series
+
+
+def test_patchtst_reads_its_context_window_as_patches(cli, tmp_path):
+    used, counted = count(cli, tmp_path, "patchtst")
+    assert shapes(used) == {"past_observed_mask": [1, 32, 1], "past_values": [1, 32, 1]}
+    assert "past_values: 32 time steps (its context_length) of 1 variate(s)" in used["notes"]
+    # context_length 32 in patches of 1 (stride 1): n = 32 patches of one channel; d 128, F 512, 3 layers
+    n, d, f = 32, 128, 512
+    patch_embedding = n * 1 * d  # Linear(patch_length 1 -> d)
+    layer = 4 * n * d * d + 2 * n * n * d + 2 * n * d * f  # q, k, v, o; the n² products; the feed-forward
+    assert counted["macs"] == patch_embedding + 3 * layer == 19_664_896
+
+
+def test_patchtsmixer_reads_its_window_with_the_observed_mask(cli, tmp_path):
+    used, counted = count(cli, tmp_path, "patchtsmixer")
+    assert shapes(used) == {"observed_mask": [1, 32, 1], "past_values": [1, 32, 1]}
+    assert counted["macs"] > 0
+
+
+@pytest.mark.parametrize("model_type, steps, tensors", [
+    # TimesFM 1: the pipeline pads every series to context_length 512, marks the pad, and names a frequency class
+    ("timesfm", 512, {"past_values_padding": [1, 512], "past_values": [1, 512], "freq": [1, 1]}),
+    ("timesfm2_5", 16384, {"past_values_padding": [1, 16384], "past_values": [1, 16384]}),
+])
+def test_timesfm_reads_its_context_with_the_padding_marks(cli, tmp_path, model_type, steps, tensors):
+    used, counted = count(cli, tmp_path, model_type)
+    assert shapes(used) == tensors
+    assert f"past_values: {steps} time steps (its context_length) of 1 variate(s)" in used["notes"]
+    assert counted["macs"] > 0
+
+
+def test_timesfm_takes_a_shorter_series_of_whole_patches(cli, tmp_path):
+    used, half = count(cli, tmp_path, "timesfm", "--seq-len", "256")
+    assert shapes(used)["past_values"] == [1, 256]
+    assert "past_values: 256 time steps (--seq-len, whole patches) of 1 variate(s)" in used["notes"]
+    _, whole = count(cli, tmp_path, "timesfm")
+    assert whole["macs"] > half["macs"] > 0
+    refused = refusal(cli, tmp_path, "timesfm", "--seq-len", "250")
+    assert "--seq-len 250: the model reads whole patches of 32 time steps, up to its context_length = 512" in refused
+
+
+def test_a_fixed_window_refuses_another_length(cli, tmp_path):
+    refused = refusal(cli, tmp_path, "patchtst", "--seq-len", "64")
+    assert "--seq-len 64: the model reads a fixed window of 32 time steps (its context_length)" in refused
+
+
+@pytest.mark.parametrize("model_type", ["time_series_transformer", "informer", "autoformer"])
+def test_encoder_decoder_forecasters_get_their_time_features_and_the_window_to_forecast(cli, tmp_path, model_type):
+    # their default configs leave prediction_length unset, which transformers refuses to build
+    used, counted = count(cli, tmp_path, model_type, prediction_length=24)
+    # context_length 24 (= prediction_length) + the furthest of lags_sequence 1..7; no time features by default
+    assert shapes(used) == {"past_observed_mask": [1, 31], "past_time_features": [1, 31, 0], "future_values": [1, 24],
+                            "future_time_features": [1, 24, 0], "past_values": [1, 31]}
+    assert "past_values: 31 time steps (context_length 24 + 7 lagged steps) of 1 variate(s)" in used["notes"]
+    if model_type == "time_series_transformer":
+        # d 64, F 32, 2 + 2 layers; the encoder reads the 24 context steps, the decoder the 24 to forecast
+        n, d, f = 24, 64, 32
+        embedding = 2 * n * 9 * d  # feature_size 9 (7 lags + log loc + log scale) -> d, 48 steps
+        encoder = 2 * (4 * n * d * d + 2 * n * n * d + 2 * n * d * f)
+        decoder = 2 * (2 * (4 * n * d * d + 2 * n * n * d) + 2 * n * d * f)  # self and cross attention
+        assert counted["macs"] == embedding + encoder + decoder == 3_222_528
+
+
+def test_static_features_and_variates_follow_the_config(cli, tmp_path):
+    used, _ = count(cli, tmp_path, "time_series_transformer", prediction_length=24, input_size=2, num_time_features=2,
+                    num_static_categorical_features=1, cardinality=[5], embedding_dimension=[3], num_static_real_features=2)
+    assert shapes(used) == {"past_observed_mask": [1, 31, 2], "past_time_features": [1, 31, 2],
+                            "static_categorical_features": [1, 1], "static_real_features": [1, 2],
+                            "future_values": [1, 24, 2], "future_time_features": [1, 24, 2], "past_values": [1, 31, 2]}
