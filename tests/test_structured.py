@@ -104,3 +104,55 @@ def test_static_features_and_variates_follow_the_config(cli, tmp_path):
     assert shapes(used) == {"past_observed_mask": [1, 31, 2], "past_time_features": [1, 31, 2],
                             "static_categorical_features": [1, 1], "static_real_features": [1, 2],
                             "future_values": [1, 24, 2], "future_time_features": [1, 24, 2], "past_values": [1, 31, 2]}
+
+
+# --- an agent's trajectory
+
+
+def test_decision_transformer_reads_three_tokens_a_step(cli, tmp_path):
+    used, counted = count(cli, tmp_path, "decision_transformer")
+    assert shapes(used) == {"actions": [1, 128, 4], "rewards": [1, 128, 1], "returns_to_go": [1, 128, 1],
+                            "timesteps": [1, 128], "attention_mask": [1, 128], "states": [1, 128, 17]}
+    assert "a trajectory of 128 steps: 384 tokens (return-to-go, state, action a step)" in used["notes"]
+    # 3 tokens per step x T = 128 steps: n = 384 tokens; GPT-2 of H 128, F 4·H = 512 (n_inner unset), 3 layers
+    t, n, h, f = 128, 384, 128, 512
+    embed = t * h * (17 + 4 + 1)  # state (17), action (4) and return-to-go (1) -> H, once per step each
+    layer = 4 * n * h * h + 2 * n * n * h + 2 * n * h * f  # c_attn (q, k, v) and c_proj; the n² products; the MLP
+    predict = t * h * (1 + 17 + 4)  # return, state and action heads, one token each per step
+    assert counted["macs"] == embed + 3 * layer + predict == 340_459_520
+
+
+def test_a_trajectory_stays_within_the_gpt2_context_and_the_episode(cli, tmp_path):
+    # the default 128 steps are cut to max_ep_len, with a note
+    used, _ = count(cli, tmp_path, "decision_transformer", max_ep_len=100)
+    assert shapes(used)["states"] == [1, 100, 17]
+    assert "trajectory of 100 steps: the model's max_ep_len 100 (default 128)" in used["notes"]
+    # 3 tokens a step: 1024 positions hold 341 steps; a length the user chose past that is refused
+    refused = refusal(cli, tmp_path, "decision_transformer", "--seq-len", "342")
+    assert "--seq-len 342: a trajectory of at most 341 steps fits the model (n_positions 1024 / 3 tokens a step)" in refused
+
+
+# --- a latent array, a drafter's block
+
+
+def test_perceiver_cross_attends_its_latents_to_embedded_inputs(cli, tmp_path):
+    used, counted = count(cli, tmp_path, "perceiver")
+    assert shapes(used) == {"inputs": [1, 128, 768]}
+    # N 256 latents of D 1280 read n = 128 inputs of d_model 768; cross_attention_shape_for_attention "kv": the
+    # cross-attention's q·k and v are 768 wide; widening factors 1; 26 self-attention layers over the latents
+    big_n, d, n, c = 256, 1280, 128, 768
+    cross = big_n * d * c + 2 * n * c * c + 2 * big_n * n * c + big_n * c * d + 2 * big_n * d * d
+    self_attend = 4 * big_n * d * d + 2 * big_n * big_n * d + 2 * big_n * d * d
+    assert counted["macs"] == cross + 26 * self_attend == 71_336_722_432
+
+
+def test_muse_glimmer_assistant_drafts_a_block_against_the_target_models_states(cli, tmp_path):
+    used, counted = count(cli, tmp_path, "muse_glimmer_assistant")
+    assert shapes(used) == {"noise_embeds": [1, 16, 6656], "context_hidden_states": [1, 128, 5 * 6656]}
+    # 5 target layers of H 6656 side by side -> H over n = 128 context tokens; then 5 layers whose b = 16 block
+    # queries (32 heads of 128) attend to keys and values (8 heads of 128) of the n + b positions; MLP F 19968
+    n, b, h, f = 128, 16, 6656, 19968
+    projection = n * 5 * h * h
+    layer = 2 * b * h * 4096 + 2 * (n + b) * h * 1024 + 2 * b * (n + b) * 4096 + 3 * b * h * f
+    assert counted["macs"] == projection + 5 * layer == 74_522_296_320
+

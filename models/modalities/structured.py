@@ -7,6 +7,7 @@ from typing import Mapping
 
 from ...profilers.errors import BadInput
 from . import ModelFacts, Planned, TensorPlan, builds
+from .text import text_length
 
 # --- time series: a window of past values, the marks on it and the features beside it
 
@@ -155,3 +156,126 @@ def static_categorical_features(facts: ModelFacts, spec, planned: Planned) -> Te
 def static_real_features(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """Static real features of each series [B, ``num_static_real_features``]."""
     return TensorPlan((spec.batch, facts.config["num_static_real_features"]), "float32")
+
+
+# --- an agent's trajectory (Decision Transformer): returns-to-go, states and actions, one of each a step
+
+
+TOKENS_PER_STEP = 3  # the return-to-go, the state and the action of a step, each a token of the GPT-2
+
+
+def plays_trajectories(facts: ModelFacts) -> bool:
+    """A model fed an agent's states and actions (``state_dim``, ``act_dim``) and the returns still to come."""
+    return {"states", "actions", "returns_to_go"} <= facts.accepts and "state_dim" in facts.config
+
+
+def trajectory_steps(facts: ModelFacts, spec, planned: Planned | None = None) -> int:
+    """Steps T of the trajectory: ``--seq-len``, within what the GPT-2 sees
+    (``n_positions`` tokens, 3 a step) and the episode (``max_ep_len``
+    timesteps); a default the user never chose is cut to that, with a note,
+    one the user chose is refused past it."""
+    config = facts.config
+    limits = {f"n_positions {config['n_positions']} / {TOKENS_PER_STEP} tokens a step": config["n_positions"] // TOKENS_PER_STEP,
+              f"max_ep_len {config['max_ep_len']}": config["max_ep_len"]}
+    why, limit = min(limits.items(), key=lambda item: item[1])
+    if spec.seq_len <= limit:
+        return spec.seq_len
+    if "seq_len" in spec.given:
+        raise BadInput(f"--seq-len {spec.seq_len}: a trajectory of at most {limit} steps fits the model ({why})")
+    if planned is not None:
+        planned.notes.append(f"trajectory of {limit} steps: the model's {why} (default {spec.seq_len})")
+    return limit
+
+
+def _per_step(facts: ModelFacts, spec, width: int) -> TensorPlan:
+    return TensorPlan((spec.batch, trajectory_steps(facts, spec), width), "float32")
+
+
+@builds("states", "structured", when=plays_trajectories)
+def states(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """The states seen [B, T, ``state_dim``], with the actions, rewards,
+    returns-to-go, timesteps and mask of the same steps."""
+    steps = trajectory_steps(facts, spec, planned)
+    planned.notes.append(f"a trajectory of {steps} steps: {TOKENS_PER_STEP * steps} tokens (return-to-go, state, action a step)")
+    planned.tokens += spec.batch * TOKENS_PER_STEP * steps
+    for companion in ("actions", "rewards", "returns_to_go", "timesteps", "attention_mask"):
+        planned.add(companion)
+    return TensorPlan((spec.batch, steps, facts.config["state_dim"]), "float32")
+
+
+@builds("actions", "structured", when=plays_trajectories)
+def actions(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """The actions taken [B, T, ``act_dim``]."""
+    return _per_step(facts, spec, facts.config["act_dim"])
+
+
+@builds("rewards", "structured", when=plays_trajectories)
+def rewards(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """The reward of each step [B, T, 1]."""
+    return _per_step(facts, spec, 1)
+
+
+@builds("returns_to_go", "structured", when=plays_trajectories)
+def returns_to_go(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """The return still to come at each step [B, T, 1]."""
+    return _per_step(facts, spec, 1)
+
+
+@builds("timesteps", "structured", when=plays_trajectories)
+def timesteps(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """Each step's index in the episode [B, T] (int64)."""
+    return TensorPlan((spec.batch, trajectory_steps(facts, spec)), "int64")
+
+
+@builds("attention_mask", "structured", when=plays_trajectories)
+def trajectory_mask(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """Ones over the steps [B, T] (int64): no step is padding."""
+    steps = trajectory_steps(facts, spec)
+    return TensorPlan((spec.batch, steps), "int64", ((1, steps),))
+
+
+# --- a latent array read through cross-attention (Perceiver without a preprocessor)
+
+
+@builds("inputs", "structured", when=lambda facts: "inputs" in facts.accepts and {"d_model", "d_latents"} <= facts.config.keys())
+def latent_inputs(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """What the latents cross-attend to, already embedded [B, n, ``d_model``]:
+    n = the text length (``--seq-len``, within ``max_position_embeddings``), as
+    the text preprocessor the config describes (``vocab_size``) would embed it."""
+    n = text_length(facts.config, spec, planned=planned)
+    planned.notes.append(f"inputs: {n} embedded positions of d_model {facts.config['d_model']} (the model has no preprocessor)")
+    planned.tokens += spec.batch * n
+    return TensorPlan((spec.batch, n, facts.config["d_model"]), "float32")
+
+
+# --- a block-diffusion drafter (DFlash): a block of noised embeddings, read against the target model's states
+
+
+def drafts_blocks(facts: ModelFacts) -> bool:
+    """A drafter that denoises ``block_size`` embeddings at once, attending to
+    the hidden states its target model gives at ``target_layer_ids``."""
+    return "noise_embeds" in facts.accepts and isinstance(facts.config.get("block_size"), int)
+
+
+@builds("noise_embeds", "structured", when=drafts_blocks)
+def noise_embeds(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """The block to denoise [B, ``block_size``, ``hidden_size``]: the last
+    accepted token's embedding and the mask tokens after it."""
+    block = facts.config["block_size"]
+    planned.notes.append(f"noise_embeds: a block of {block} tokens to draft (block_size)")
+    planned.tokens += spec.batch * block
+    return TensorPlan((spec.batch, block, facts.config["hidden_size"]), "float32")
+
+
+@builds("context_hidden_states", "structured",
+        when=lambda facts: drafts_blocks(facts) and isinstance(facts.config.get("target_layer_ids"), list))
+def context_hidden_states(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """The target model's hidden states over the n accepted tokens, its
+    ``target_layer_ids`` layers side by side [B, n, layers · ``hidden_size``]:
+    n = the text length."""
+    n = text_length(facts.config, spec, planned=planned)
+    layers = len(facts.config["target_layer_ids"])
+    planned.notes.append(f"context_hidden_states: {n} accepted tokens, the target model's {layers} layers side by side")
+    planned.tokens += spec.batch * n
+    return TensorPlan((spec.batch, n, layers * facts.config["hidden_size"]), "float32")
+
