@@ -156,3 +156,10 @@ def test_muse_glimmer_assistant_drafts_a_block_against_the_target_models_states(
     layer = 2 * b * h * 4096 + 2 * (n + b) * h * 1024 + 2 * b * (n + b) * 4096 + 3 * b * h * f
     assert counted["macs"] == projection + 5 * layer == 74_522_296_320
 
+
+def test_a_perceiver_head_is_not_fed_embeddings_its_preprocessor_would_make(cli, tmp_path):
+    # PerceiverForMaskedLM embeds token ids itself: its inputs are no [B, n, d_model] embeddings
+    folder = tmp_path / "perceiver"
+    write_default_config(folder, "perceiver", architectures=["PerceiverForMaskedLM"])
+    result = cli("flops", str(folder), "--counters", "torch")
+    assert result.code == 2 and "the model's forward needs 'inputs'" in result.err

@@ -211,7 +211,7 @@ def actions(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
 
 @builds("rewards", "structured", when=plays_trajectories)
 def rewards(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
-    """The reward of each step [B, T, 1]."""
+    """The reward of each step [B, T, 1] (the forward takes it and leaves it unused)."""
     return _per_step(facts, spec, 1)
 
 
@@ -237,7 +237,14 @@ def trajectory_mask(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
 # --- a latent array read through cross-attention (Perceiver without a preprocessor)
 
 
-@builds("inputs", "structured", when=lambda facts: "inputs" in facts.accepts and {"d_model", "d_latents"} <= facts.config.keys())
+def reads_embedded_inputs(facts: ModelFacts) -> bool:
+    """A bare Perceiver (``d_latents`` latents, inputs ``d_model`` wide): its
+    forward takes no ``labels``, as its heads do, and has no preprocessor,
+    which turns a head's token ids, pixels or image pairs into ``inputs``."""
+    return "inputs" in facts.accepts and "labels" not in facts.accepts and {"d_model", "d_latents"} <= facts.config.keys()
+
+
+@builds("inputs", "structured", when=reads_embedded_inputs)
 def latent_inputs(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """What the latents cross-attend to, already embedded [B, n, ``d_model``]:
     n = the text length (``--seq-len``, within ``max_position_embeddings``), as
