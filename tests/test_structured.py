@@ -163,3 +163,21 @@ def test_a_perceiver_head_is_not_fed_embeddings_its_preprocessor_would_make(cli,
     write_default_config(folder, "perceiver", architectures=["PerceiverForMaskedLM"])
     result = cli("flops", str(folder), "--counters", "torch")
     assert result.code == 2 and "the model's forward needs 'inputs'" in result.err
+
+
+# --- vision-language-action models
+
+
+@pytest.mark.parametrize("model_type, expert", [
+    # π0: the robot state's token before the chunk of 50 actions
+    ("pi0", {"action_embeds": [1, 51, 1024]}),
+    # π0.5: the state is in the prompt; the denoising time goes to the action expert's adaptive norms
+    ("pi05", {"timestep_embeds": [1, 1024], "action_embeds": [1, 50, 1024]}),
+])
+def test_pi0_runs_its_camera_images_prompt_and_action_expert(cli, tmp_path, model_type, expert):
+    used, counted = count(cli, tmp_path, model_type)
+    # one camera at 224 px in 14-px patches: 256 image tokens before the 128 of the prompt
+    assert shapes(used) == {**expert, "pixel_attention_mask": [1, 1], "pixel_values": [1, 1, 3, 224, 224],
+                            "input_ids": [1, 384], "attention_mask": [1, 384]}
+    assert "input_ids hold 256 image tokens (id 257152) per row" in used["notes"]
+    assert counted["macs"] > 0

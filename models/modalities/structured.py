@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Mapping
 
 from ...profilers.errors import BadInput
-from . import ModelFacts, Planned, TensorPlan, builds
+from . import ModelFacts, Placeholders, Planned, TensorPlan, builds, placeholders, tower
 from .text import text_length
+from .vision import image_side
 
 # --- time series: a window of past values, the marks on it and the features beside it
 
@@ -39,7 +40,8 @@ def history(facts: ModelFacts, spec) -> int:
     if pads_series(facts) and spec.seq_len <= window and spec.seq_len % patch == 0:
         return spec.seq_len
     if pads_series(facts):
-        raise BadInput(f"--seq-len {spec.seq_len}: the model reads whole patches of {patch} time steps, up to its context_length = {window}")
+        raise BadInput(f"--seq-len {spec.seq_len}: the model reads whole patches of {patch} time steps, "
+                       f"up to its context_length = {window}")
     raise BadInput(f"--seq-len {spec.seq_len}: the model reads a fixed window of {steps} time steps ({_window_words(config)})")
 
 
@@ -125,7 +127,8 @@ def past_time_features(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
 def predicts_window(facts: ModelFacts) -> bool:
     """An encoder-decoder forecaster whose decoder reads the ``prediction_length``
     steps after the window: fed ``future_values`` as a seq2seq decoder its ids."""
-    return dates_steps(facts) and bool(facts.config.get("is_encoder_decoder")) and isinstance(facts.config.get("prediction_length"), int)
+    config = facts.config
+    return dates_steps(facts) and bool(config.get("is_encoder_decoder")) and isinstance(config.get("prediction_length"), int)
 
 
 @builds("future_values", "structured", when=predicts_window)
@@ -286,3 +289,89 @@ def context_hidden_states(facts: ModelFacts, spec, planned: Planned) -> TensorPl
     planned.tokens += spec.batch * n
     return TensorPlan((spec.batch, n, layers * facts.config["hidden_size"]), "float32")
 
+
+# --- a vision-language-action model (π0, π0.5): camera images and a prompt for the VLM (``vlm_config``),
+# a chunk of actions for the action expert (``dit_config``) that attends to the VLM's keys and values
+
+CAMERAS = 1  # cameras per sample, the least a robot has (PI0Processor stacks a sample's cameras, padded to the most any has)
+
+
+def acts(facts: ModelFacts) -> bool:
+    """A VLM and an action expert: the forward takes the expert's ``action_embeds``."""
+    towers = ("vlm_config", "dit_config")
+    return "action_embeds" in facts.accepts and all(isinstance(facts.config.get(k), Mapping) for k in towers)
+
+
+tower("pixel_values", acts)
+
+
+def camera_vision(facts: ModelFacts) -> Mapping:
+    return facts.config["vlm_config"]["vision_config"]
+
+
+def camera_features(facts: ModelFacts, spec) -> int:
+    """Image features per camera: the VLM's vision tower's patches, (H/p)·(W/p)."""
+    vision = camera_vision(facts)
+    height, width = image_side(vision, spec)
+    return (height // vision["patch_size"]) * (width // vision["patch_size"])
+
+
+@builds("pixel_values", "vision", when=acts)
+def camera_images(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """One image per camera [B, cameras, C, H, W] at the vision config's size
+    (see :data:`CAMERAS`), with ``pixel_attention_mask`` marking the cameras
+    present and the prompt's ``attention_mask``."""
+    vision = camera_vision(facts)
+    height, width = image_side(vision, spec)
+    tokens = camera_features(facts, spec)
+    planned.notes.append(f"pixel_values: {CAMERAS} camera image(s) at {height}x{width}, {tokens} image tokens each")
+    planned.add("pixel_attention_mask")
+    planned.add_after_tokens("attention_mask")
+    return TensorPlan((spec.batch, CAMERAS, vision.get("num_channels", 3), height, width), "float32")
+
+
+@builds("pixel_attention_mask", "vision", when=acts)
+def camera_mask(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """True for every camera present [B, cameras] (bool)."""
+    return TensorPlan((spec.batch, CAMERAS), "bool", ((1, CAMERAS),))
+
+
+@placeholders
+def camera_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
+    """The VLM's image token (``vlm_config.image_token_index``) once per
+    image feature of every camera, before the prompt (PI0Processor.build_prompts)."""
+    if "pixel_attention_mask" not in planned.tensors or not acts(facts):
+        return None
+    vlm = facts.config["vlm_config"]
+    token = next(vlm[k] for k in ("image_token_index", "image_token_id") if isinstance(vlm.get(k), int))
+    return Placeholders(token, CAMERAS * camera_features(facts, planned.spec), "image")
+
+
+def states_robot(facts: ModelFacts) -> bool:
+    """π0: the robot state (``max_state_dim`` values) is a token of its own
+    before the action chunk. Without it (π0.5) the state is text in the
+    prompt, and the denoising time reaches the action expert's norms as
+    ``timestep_embeds``, which the forward hands on to the expert."""
+    return isinstance(facts.config.get("max_state_dim"), int)
+
+
+@builds("action_embeds", "structured", when=acts)
+def action_embeds(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """The action expert's input [B, rows, ``dit_config.hidden_size``]: the
+    ``chunk_size`` noised actions, after the state's token where the model
+    has one (see :func:`states_robot`), as the action-time embedding of the
+    full model makes them."""
+    chunk, width = facts.config["chunk_size"], facts.config["dit_config"]["hidden_size"]
+    rows = chunk + (1 if states_robot(facts) else 0)
+    state = "the robot state's token and " if states_robot(facts) else ""
+    planned.notes.append(f"action_embeds: {state}a chunk of {chunk} actions (chunk_size) for the action expert")
+    planned.tokens += spec.batch * rows
+    if not states_robot(facts):
+        planned.add("timestep_embeds", required=True)
+    return TensorPlan((spec.batch, rows, width), "float32")
+
+
+@builds("timestep_embeds", "structured", when=acts)
+def timestep_embeds(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """The denoising time's embedding [B, ``dit_config.hidden_size``]."""
+    return TensorPlan((spec.batch, facts.config["dit_config"]["hidden_size"]), "float32")
