@@ -47,10 +47,11 @@ def test_audio_seconds(tmp_path, cli):
 
 
 def test_an_input_nothing_can_make_up_is_named(tmp_path, cli):
-    folder = tmp_path / "patchtst"
-    write_default_config(folder, "patchtst")
+    # a video tracker's forward reads a session object that holds its frames
+    folder = tmp_path / "sam2_video"
+    write_default_config(folder, "sam2_video")
     result = cli("flops", str(folder), "--base", "--counters", "torch")
     assert result.code == 2
-    assert "the model's forward needs 'past_values', which modelprof cannot make up; pass it with --input past_values=SHAPE[:DTYPE]" in result.err
+    assert "the model's forward needs 'inference_session', which modelprof cannot make up; pass it with --input inference_session=SHAPE[:DTYPE]" in result.err
     # the parameters need no inputs
     assert cli("params", str(folder), "--base", "-f", "json").code == 0

@@ -300,5 +300,6 @@ def is_encoder_decoder(config: Mapping) -> bool:
 
 
 # each module registers its builders; among the ``when`` variants of one input, the first imported is tried first
-# (multitower's layouts are narrower cases of grid's: an Inkling 2 grid counts text tokens, not patches)
-from . import audio, audio_language, multitower, grid, prompts, document, structured, text, video, vision, vision_language  # noqa: E402,F401
+# (multitower's layouts are narrower cases of grid's: an Inkling 2 grid counts text tokens, not patches;
+# structured's before vision_language's, which grid imports: a robot's camera stack is no Idefics tile stack)
+from . import audio, audio_language, multitower, structured, grid, prompts, document, text, video, vision, vision_language  # noqa: E402,F401
