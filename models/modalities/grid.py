@@ -9,7 +9,9 @@ merge size; a tower with a temporal patch size T sees every image as T equal
 frames. Each patch is one row of C·T·p·p values, or, for a tower that embeds
 patches with a 2-D convolution, one C x p x p image: MoonViT (Kimi) and
 PaddleOCR's SigLIP convolve the patches as given, and the towers that view
-rows as such images themselves (GLM-Image, VideoLLaMA3) take the same values.
+rows as such images themselves (GLM-Image, VideoLLaMA3) take the same values;
+a convolution whose module takes nothing but rows (HunyuanVL, which unpacks
+its input's two sides) gets rows (``facts.patch_rows``, probed on the model).
 
 The text holds one image token per merged patch block (``image_token_id``),
 and ``mm_token_type_ids`` marks them for the multimodal rotary positions.
@@ -98,9 +100,10 @@ def patch_grid(facts: ModelFacts, spec) -> PatchGrid:
 def patch_tensor(facts: ModelFacts, grids: int, grid: PatchGrid) -> TensorPlan:
     """The patches of ``grids`` images (or clips): rows [N, C·T·p·p], or
     [N, C, p, p] for a patch embedding that is a 2-D convolution, which
-    convolves each patch as an image (it has no time axis: T is 1 there)."""
+    convolves each patch as an image (it has no time axis: T is 1 there),
+    unless its module takes rows only."""
     count = grids * grid.patches
-    if facts.patch_embedding == "Conv2d":
+    if facts.patch_embedding == "Conv2d" and not facts.patch_rows:
         return TensorPlan((count, grid.channels, grid.patch, grid.patch), "float32")
     return TensorPlan((count, grid.row_values), "float32")
 

@@ -1,0 +1,34 @@
+"""Vision-language models whose image (and sound) inputs follow from the
+built model rather than the config alone: a patch embedding that takes rows
+only, strided convolutions after the patches, image boundary tokens, audio
+chunks with their sample counts, codec and VQ tokenizers, raw patches in a
+single-stream encoder. Each runs whole on transformers' default config
+(layers cut where the count allows), every module with weights doing work."""
+
+from __future__ import annotations
+
+from .test_coverage_sample import count, shapes
+
+
+def test_hunyuan_vl_vision_tower_takes_patch_rows_and_counts_exactly(cli, tmp_path):
+    """Its Conv2d patch embedding unpacks its input's two sides
+    (modeling_hunyuan_vl.py: ``num_patches, _ = pixel_values.shape``): rows."""
+    used, counted = count(cli, tmp_path, "hunyuan_vl_vision", num_hidden_layers=2)
+    # 224 px / 16 = 14 x 14 patches of 3·16·16 = 768 values
+    assert shapes(used) == {"grid_thw": [1, 3], "pixel_values": [196, 768]}
+    assert "images: 14x14 patches of 768 values each (grid-style vision tower)" in used["notes"]
+    # H 1152, F 4304, n = 196 patches, 2 layers of 4·n·H² + 2·n²·H + 2·n·H·F; the patch conv n·768·H;
+    # the merger: a 2x2 stride-2 conv H -> 2H over 7 x 7, a 1x1 conv 2H -> 4H, a newline column (7 x 8),
+    # then 4H -> text_hidden_size 3072 over those 56
+    n, h, f = 196, 1152, 4304
+    layers = 2 * (4 * n * h**2 + 2 * n**2 * h + 2 * n * h * f)
+    merger = 49 * (4 * h) * (2 * h) + 49 * (2 * h) * (4 * h) + 56 * (4 * h) * 3072
+    assert counted["macs"] == n * 768 * h + layers + merger == 8_151_736_320
+
+
+def test_hy_v4_vl_whole_model_feeds_patch_rows_and_newline_tokens(cli, tmp_path):
+    used, _ = count(cli, tmp_path, "hy_v4_vl", text_config={"num_hidden_layers": 1}, vision_config={"num_hidden_layers": 1})
+    # 14 x 14 patches merge 2 x 2 into 7 rows of 7 tokens, each row ending with its newline: 56
+    assert shapes(used) == {"image_grid_thw": [1, 3], "pixel_values": [196, 768], "input_ids": [1, 56 + 128],
+                            "mm_token_type_ids": [1, 56 + 128]}
+    assert "input_ids hold 56 image tokens (id 120120) per row" in used["notes"]
