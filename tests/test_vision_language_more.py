@@ -32,3 +32,13 @@ def test_hy_v4_vl_whole_model_feeds_patch_rows_and_newline_tokens(cli, tmp_path)
     assert shapes(used) == {"image_grid_thw": [1, 3], "pixel_values": [196, 768], "input_ids": [1, 56 + 128],
                             "mm_token_type_ids": [1, 56 + 128]}
     assert "input_ids hold 56 image tokens (id 120120) per row" in used["notes"]
+
+
+def test_ovis2_5_opens_and_closes_every_image_with_its_boundary_tokens(cli, tmp_path):
+    used, _ = count(cli, tmp_path, "ovis2_5", text_config={"num_hidden_layers": 1}, vision_config={"num_hidden_layers": 1})
+    # 512 px / 16 = 32 x 32 patches, merged 2 x 2: 256 image tokens between a start and an end token
+    assert shapes(used) == {"image_grid_thw": [1, 3], "pixel_values": [1024, 3, 16, 16], "input_ids": [1, 1 + 256 + 1 + 128],
+                            "mm_token_type_ids": [1, 386]}
+    notes = used["notes"]
+    assert notes.index("input_ids hold 1 image start tokens (id 151670) per row") < notes.index(
+        "input_ids hold 256 image tokens (id 151655) per row") < notes.index("input_ids hold 1 image end tokens (id 151671) per row")

@@ -173,6 +173,33 @@ builds("merge_sizes", "vision-language")(image_merge_sizes)  # the bare tower's 
 builds("hidden_states", "vision-language", when=takes_grid)(grid_patches)  # the bare tower's name for its patches
 
 
+# the config's ids of the tokens around every image's placeholders
+IMAGE_BOUNDS = ("image_start_token_id", "image_end_token_id")
+
+
+def marks_image_bounds(facts: ModelFacts) -> bool:
+    """A model that embeds learned indicators at a start and an end token
+    around every image's placeholders and checks there is one of each per
+    image (Ovis 2.5: the vision config's ``num_visual_indicator_tokens``)."""
+    return bool(facts.sub("vision_config").get("num_visual_indicator_tokens")) and all(
+        isinstance(facts.config.get(k), int) for k in IMAGE_BOUNDS
+    )
+
+
+def image_bound(field: str):
+    """A placeholder rule: the token ``field`` names, once per row."""
+
+    def rule(facts: ModelFacts, planned: Planned) -> Placeholders | None:
+        if "pixel_values" not in planned.tensors or not marks_image_bounds(facts):
+            return None
+        return Placeholders(facts.config[field], 1, field.removesuffix("_token_id").replace("_", " "))
+
+    return rule
+
+
+placeholders(image_bound("image_start_token_id"))  # registered first: the row opens with it
+
+
 @placeholders
 def grid_image_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
     """One image token per m x m patches the merger joins (and one per row
@@ -181,6 +208,9 @@ def grid_image_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | Non
     if "pixel_values" not in planned.tensors or token is None or not takes_grid(facts):
         return None
     return Placeholders(token, patch_grid(facts, planned.spec).tokens, "image")
+
+
+placeholders(image_bound("image_end_token_id"))  # after the image tokens
 
 
 MM_TOKEN_TYPES = {"image": 1, "video": 2}  # the processors' mm_token_type_ids: text 0, image 1, video 2
