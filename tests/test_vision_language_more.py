@@ -42,3 +42,22 @@ def test_ovis2_5_opens_and_closes_every_image_with_its_boundary_tokens(cli, tmp_
     notes = used["notes"]
     assert notes.index("input_ids hold 1 image start tokens (id 151670) per row") < notes.index(
         "input_ids hold 256 image tokens (id 151655) per row") < notes.index("input_ids hold 1 image end tokens (id 151671) per row")
+
+
+def test_step3p7_counts_the_features_its_stride_2_downsamplers_leave(cli, tmp_path):
+    """The default config's sliding_window is null, which its text model
+    cannot build a mask from (modeling_step3p7.py:897): set here."""
+    used, _ = count(cli, tmp_path, "step3p7", text_config={"num_hidden_layers": 1, "sliding_window": 512},
+                    vision_config={"num_hidden_layers": 1})
+    # 728 px / 14 = 52 patches a side, two stride-2 convolutions: 13 x 13 = 169 features
+    assert shapes(used) == {"pixel_values": [1, 3, 728, 728], "input_ids": [1, 169 + 128]}
+    assert "image features: one per 56x56 pixels, the stride of the vision tower's convolutions (measured on the model)" in used["notes"]
+    assert "input_ids hold 169 image tokens (id 151679) per row" in used["notes"]
+
+
+def test_unlimited_ocr_shows_its_sam_encoder_the_image_and_counts_newlines_and_a_separator(cli, tmp_path):
+    used, _ = count(cli, tmp_path, "unlimited_ocr", text_config={"num_hidden_layers": 1})
+    # the SAM encoder's 1024 px in 16-px patches, two stride-2 convolutions: q = 16 a side;
+    # a newline after every row and a view separator: 16·17 + 1 = 273
+    assert shapes(used) == {"pixel_values": [1, 3, 1024, 1024], "input_ids": [1, 273 + 128]}
+    assert "input_ids hold 273 image tokens (id 128815) per row" in used["notes"]

@@ -20,6 +20,7 @@ Plain data, no torch: the facts come from the built model in the meta session
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -52,6 +53,9 @@ class ModelFacts:
     patch_embedding: str | None = None  # the layer a vision tower embeds patches with: "Conv2d", "Conv3d", "Linear"
     patch_rows: bool = False  # its Conv2d patch embedding takes only rows of C·p·p values (see takes_patch_rows)
     image_newline: bool = False  # the model holds a learned newline embedding it ends rows of image tokens with
+    view_separator: bool = False  # the model holds a learned separator embedding it ends an image's tokens with
+    feature_stride: int | None = None  # pixels a side per feature of its image tower (see image_tower)
+    pixel_config: Mapping | None = None  # the config of the tower inside the vision config that takes the pixels
 
     def sub(self, name: str) -> Mapping:
         """A sub-config as a dict, or the config itself when it has none of that name."""
@@ -234,9 +238,12 @@ def facts_from_model(model, config: Mapping) -> ModelFacts:
         main = facts_from_config(config).main_input
     derived = derived_sizes(model.config) if hasattr(model, "config") else {}
     named_parameters = model.named_parameters() if hasattr(model, "named_parameters") else ()  # a stand-in has none
-    newline = any(name.rpartition(".")[2] == "image_newline" for name, _ in named_parameters)
+    parameters = {name.rpartition(".")[2] for name, _ in named_parameters}
+    stride, pixels = image_tower(model)
     return ModelFacts(config, main, accepts, required, derived=derived, tasks=transformers_tasks(config.get("model_type", "")),
-                      patch_embedding=patch_embedding(model), patch_rows=takes_patch_rows(model), image_newline=newline)
+                      patch_embedding=patch_embedding(model), patch_rows=takes_patch_rows(model),
+                      image_newline="image_newline" in parameters, view_separator="view_separator" in parameters,
+                      feature_stride=stride, pixel_config=pixels)
 
 
 def derived_sizes(config) -> dict:
@@ -268,6 +275,30 @@ def transformers_tasks(model_type: str) -> frozenset:
         for name, table in vars(modeling_auto).items()
         if name.startswith(prefix) and name.endswith(suffix) and model_type in table
     )
+
+
+def image_tower(model) -> tuple[int | None, Mapping | None]:
+    """(pixels a side per feature, config of the tower that takes the pixels)
+    of the module built from the model's ``vision_config``: the product of
+    the strides of its strided 2-D convolutions (a patch embedding, and the
+    downsamplers after it: Step3p7's 14 · 2 · 2 = 56), and, where the first
+    of them sits in a tower of its own inside it, that tower's config
+    (Unlimited OCR's SAM encoder, whose features a CLIP encoder reads);
+    (None, None) for a model without such a tower."""
+    vision = getattr(getattr(model, "config", None), "vision_config", None)
+    if vision is None or not hasattr(model, "modules"):
+        return None, None
+    from torch import nn
+
+    tower = next((m for m in model.modules() if getattr(m, "config", None) is vision), None)
+    convs = [(path, m) for path, m in tower.named_modules() if isinstance(m, nn.Conv2d) and max(m.stride) > 1] if tower else []
+    if not convs:
+        return None, None
+    parts = convs[0][0].split(".")
+    holders = (tower.get_submodule(".".join(parts[:n])) for n in range(len(parts) - 1, 0, -1))
+    config = next((m.config for m in holders if hasattr(m, "config")), vision)
+    pixels = config.to_dict() if config is not vision else None
+    return math.prod(m.stride[0] for _, m in convs), pixels
 
 
 def _patch_layer(model) -> tuple[str, object] | None:
