@@ -61,3 +61,16 @@ def test_unlimited_ocr_shows_its_sam_encoder_the_image_and_counts_newlines_and_a
     # a newline after every row and a view separator: 16·17 + 1 = 273
     assert shapes(used) == {"pixel_values": [1, 3, 1024, 1024], "input_ids": [1, 273 + 128]}
     assert "input_ids hold 273 image tokens (id 128815) per row" in used["notes"]
+
+
+def test_apertus1p5_codes_images_at_their_size_and_sound_with_its_codec(cli, tmp_path):
+    """Small sizes, so that the count falls back to real tensors: on fake
+    ones its WavTokenizer pads by buffers a meta build holds no values of."""
+    text = {"num_hidden_layers": 1, "hidden_size": 256, "intermediate_size": 512, "num_attention_heads": 4,
+            "num_key_value_heads": 4, "head_dim": 64}
+    used, _ = count(cli, tmp_path, "apertus1p5", text_config=text, vision_config={"base_channels": 32, "num_res_blocks": 1})
+    # the VQ encoder's four stride-2 stages: 224 / 16 = 14 x 14 = 196 codes; 10 s at 24 kHz in hops of 600: 400 codes
+    assert shapes(used) == {"image_sizes": [1, 2], "pixel_values": [1, 3, 224, 224], "input_values": [1, 1, 240000],
+                            "padding_mask": [1, 240000], "input_ids": [1, 400 + 196 + 128]}
+    assert "input_ids hold 196 image tokens (id 131079) per row" in used["notes"]
+    assert "input_ids hold 400 audio tokens (id 131085) per row" in used["notes"]

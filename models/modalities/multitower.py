@@ -669,3 +669,21 @@ def mel_frame_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None
     if "audio_input_ids" not in planned.tensors or not isinstance(token, int):
         return None
     return Placeholders(token, mel_frames(planned.spec), "audio")
+
+
+# --- sound tokenized by a codec into ids of the text's vocabulary (Apertus 1.5)
+
+
+@placeholders
+def codec_audio_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
+    """The audio token once per code of the codec that tokenizes the
+    waveform, whose codes the model offsets into the text's vocabulary
+    (``audio_token_offset``): one per hop of its strides (modeling_apertus1p5.py,
+    ``get_audio_tokens``: a single-codebook WavTokenizer)."""
+    from .audio import hop
+    from .audio_language import audio_token
+
+    waveform, token = planned.tensors.get("input_values"), audio_token(facts)
+    if waveform is None or token is None or not isinstance(facts.config.get("audio_token_offset"), int):
+        return None
+    return Placeholders(token, -(-waveform.shape[-1] // hop(facts)), "audio")

@@ -470,31 +470,35 @@ def shows_image_to_text(facts: ModelFacts) -> bool:
     return image_token(facts) is not None and not takes_grid(facts)
 
 
-def merges_by_image_size(facts: ModelFacts) -> bool:
-    """Pixtral-style towers: a patch merger that reads each image's size."""
-    return "image_sizes" in facts.accepts and "spatial_merge_size" in facts.config and not takes_anyres_tiles(facts)
+def reads_image_sizes(facts: ModelFacts) -> bool:
+    """Models that read each image's size beside the batch: Pixtral-style
+    towers, whose patch merger does (``spatial_merge_size``), and image
+    tokenizers that code every image at its own size into ids of the text's
+    vocabulary (Apertus 1.5: ``image_token_offset``)."""
+    reads = "spatial_merge_size" in facts.config or isinstance(facts.config.get("image_token_offset"), int)
+    return "image_sizes" in facts.accepts and reads and not takes_anyres_tiles(facts)
 
 
 @builds("pixel_values", "vision-language", when=shows_image_to_text)
 def image_batch(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """Images [B, C, H, W] at :func:`shown_image`'s size; a model that
-    merges patches by image size gets ``image_sizes`` too, one with a
-    second, high-resolution tower its ``high_res_pixel_values``, one with a
-    video tower its clips."""
+    reads image sizes gets ``image_sizes`` too, one with a second,
+    high-resolution tower its ``high_res_pixel_values``, one with a video
+    tower its clips."""
     height, width = shown_image(facts, spec)
     channels = pixel_tower(facts).get("num_channels", 3)
     _image_note(facts, spec, planned, "images")
     if downsamples_patches(facts):
         planned.notes.append(f"image features: one per {feature_patch(facts)}x{feature_patch(facts)} pixels, the stride "
                              "of the vision tower's convolutions (measured on the model)")
-    if merges_by_image_size(facts):
+    if reads_image_sizes(facts):
         planned.add("image_sizes")
     planned.add("high_res_pixel_values")
     planned.add("pixel_values_videos")
     return TensorPlan((spec.batch, channels, height, width), "float32")
 
 
-@builds("image_sizes", "vision-language", when=merges_by_image_size)
+@builds("image_sizes", "vision-language", when=reads_image_sizes)
 def image_sizes(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """(height, width) in pixels of every image: [B, 2]."""
     height, width = shown_image(facts, spec)
