@@ -34,6 +34,16 @@ def test_hy_v4_vl_whole_model_feeds_patch_rows_and_newline_tokens(cli, tmp_path)
     assert "input_ids hold 56 image tokens (id 120120) per row" in used["notes"]
 
 
+def test_dots3_note_feeds_audio_chunks_with_their_sample_counts(cli, tmp_path):
+    used, _ = count(cli, tmp_path, "dots3_note", text_config={"num_hidden_layers": 1},
+                    vision_config={"num_hidden_layers": 1, "per_layer_config": {}}, audio_config={"num_hidden_layers": 1})
+    # 10 s at 16 kHz: 160,000 samples, one audio token per 1,280 (hop 160 x 8): 125; 16 x 16 patches merge into 64
+    assert shapes(used) == {"image_grid_thw": [1, 3], "pixel_values": [256, 3, 14, 14],
+                            "input_features": [1, 128, 1000], "chunk_sample_lengths": [1], "input_ids": [1, 125 + 64 + 128]}
+    assert "input_ids hold 125 audio tokens (id 151720) per row" in used["notes"]
+    assert "input_ids hold 64 image tokens (id 151660) per row" in used["notes"]
+
+
 def test_ovis2_5_opens_and_closes_every_image_with_its_boundary_tokens(cli, tmp_path):
     used, _ = count(cli, tmp_path, "ovis2_5", text_config={"num_hidden_layers": 1}, vision_config={"num_hidden_layers": 1})
     # 512 px / 16 = 32 x 32 patches, merged 2 x 2: 256 image tokens between a start and an end token
@@ -61,6 +71,13 @@ def test_unlimited_ocr_shows_its_sam_encoder_the_image_and_counts_newlines_and_a
     # a newline after every row and a view separator: 16·17 + 1 = 273
     assert shapes(used) == {"pixel_values": [1, 3, 1024, 1024], "input_ids": [1, 273 + 128]}
     assert "input_ids hold 273 image tokens (id 128815) per row" in used["notes"]
+
+
+def test_neomme_embeds_every_images_patches_as_rows_among_its_tokens(cli, tmp_path):
+    used, _ = count(cli, tmp_path, "neomme", num_hidden_layers=1)
+    # 224 px / 32 = 7 x 7 patches of 3·32·32 values, one image token each
+    assert shapes(used) == {"pixel_values": [49, 3072], "input_ids": [1, 49 + 128]}
+    assert "input_ids hold 49 image tokens (id 6) per row" in used["notes"]
 
 
 def test_apertus1p5_codes_images_at_their_size_and_sound_with_its_codec(cli, tmp_path):
