@@ -20,6 +20,7 @@ Plain data, no torch: the facts come from the built model in the meta session
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -50,7 +51,11 @@ class ModelFacts:
     derived: Mapping = field(default_factory=dict)  # sizes the config class derives from its fields (see derived_sizes)
     tasks: frozenset = frozenset()  # transformers' auto-class tasks of its model type ("keypoint_matching", ...)
     patch_embedding: str | None = None  # the layer a vision tower embeds patches with: "Conv2d", "Conv3d", "Linear"
+    patch_rows: bool = False  # its Conv2d patch embedding takes only rows of C·p·p values (see takes_patch_rows)
     image_newline: bool = False  # the model holds a learned newline embedding it ends rows of image tokens with
+    view_separator: bool = False  # the model holds a learned separator embedding it ends an image's tokens with
+    feature_stride: int | None = None  # pixels a side per feature of its image tower (see image_tower)
+    pixel_config: Mapping | None = None  # the config of the tower inside the vision config that takes the pixels
 
     def sub(self, name: str) -> Mapping:
         """A sub-config as a dict, or the config itself when it has none of that name."""
@@ -233,9 +238,12 @@ def facts_from_model(model, config: Mapping) -> ModelFacts:
         main = facts_from_config(config).main_input
     derived = derived_sizes(model.config) if hasattr(model, "config") else {}
     named_parameters = model.named_parameters() if hasattr(model, "named_parameters") else ()  # a stand-in has none
-    newline = any(name.rpartition(".")[2] == "image_newline" for name, _ in named_parameters)
+    parameters = {name.rpartition(".")[2] for name, _ in named_parameters}
+    stride, pixels = image_tower(model)
     return ModelFacts(config, main, accepts, required, derived=derived, tasks=transformers_tasks(config.get("model_type", "")),
-                      patch_embedding=patch_embedding(model), image_newline=newline)
+                      patch_embedding=patch_embedding(model), patch_rows=takes_patch_rows(model),
+                      image_newline="image_newline" in parameters, view_separator="view_separator" in parameters,
+                      feature_stride=stride, pixel_config=pixels)
 
 
 def derived_sizes(config) -> dict:
@@ -269,20 +277,88 @@ def transformers_tasks(model_type: str) -> frozenset:
     )
 
 
-def patch_embedding(model) -> str | None:
-    """The kind of layer (``Conv2d``, ``Conv3d``, ``Linear``) of the model's
-    patch embedding: the first such layer under a module transformers names
+def image_tower(model) -> tuple[int | None, Mapping | None]:
+    """(pixels a side per feature, config of the tower that takes the pixels)
+    of the module built from the model's ``vision_config``: the product of
+    the strides of its strided 2-D convolutions (a patch embedding, and the
+    downsamplers after it: Step3p7's 14 · 2 · 2 = 56), and, where the first
+    of them sits in a tower of its own inside it, that tower's config
+    (Unlimited OCR's SAM encoder, whose features a CLIP encoder reads);
+    (None, None) for a model without such a tower."""
+    vision = getattr(getattr(model, "config", None), "vision_config", None)
+    if vision is None or not hasattr(model, "modules"):
+        return None, None
+    from torch import nn
+
+    tower = next((m for m in model.modules() if getattr(m, "config", None) is vision), None)
+    convs = [(path, m) for path, m in tower.named_modules() if isinstance(m, nn.Conv2d) and max(m.stride) > 1] if tower else []
+    if not convs:
+        return None, None
+    parts = convs[0][0].split(".")
+    holders = (tower.get_submodule(".".join(parts[:n])) for n in range(len(parts) - 1, 0, -1))
+    config = next((m.config for m in holders if hasattr(m, "config")), vision)
+    pixels = config.to_dict() if config is not vision else None
+    return math.prod(m.stride[0] for _, m in convs), pixels
+
+
+def _patch_layer(model) -> tuple[str, object] | None:
+    """(path, layer) of the model's patch embedding: the first ``Conv2d``,
+    ``Conv3d`` or ``Linear`` under a module transformers names
     ``patch_embed``, ``patch_embedding`` or ``patch_embedder``; None if none."""
     if not hasattr(model, "named_modules"):
         return None
     from torch import nn
 
-    for path, module in model.named_modules():
-        if "patch_embed" in path:
-            kind = next((k for k in (nn.Conv2d, nn.Conv3d, nn.Linear) if isinstance(module, k)), None)
-            if kind is not None:
-                return kind.__name__
-    return None
+    return next(((path, module) for path, module in model.named_modules()
+                 if "patch_embed" in path and isinstance(module, (nn.Conv2d, nn.Conv3d, nn.Linear))), None)
+
+
+def patch_embedding(model) -> str | None:
+    """The kind of layer (``Conv2d``, ``Conv3d``, ``Linear``) of the model's patch embedding."""
+    found = _patch_layer(model)
+    return type(found[1]).__name__ if found else None
+
+
+class _Reached(Exception):
+    """The probe's input got to the patch convolution."""
+
+
+def takes_patch_rows(model) -> bool:
+    """Whether a Conv2d patch embedding refuses patches shaped as images
+    [N, C, p, p] but takes rows [N, C·p·p], which it reshapes itself
+    (HunyuanVL unpacks its input's two sides): its module is run on four
+    patches on the model's device, up to the convolution."""
+    import torch
+
+    found = _patch_layer(model)
+    if not found or not isinstance(found[1], torch.nn.Conv2d) or "." not in found[0]:
+        return False
+    path, conv = found
+    embed = model.get_submodule(path.rpartition(".")[0])
+    (patch, _), channels = conv.kernel_size, conv.in_channels
+    image = torch.zeros((4, channels, patch, patch), dtype=conv.weight.dtype, device=conv.weight.device)
+    return not _reaches(embed, conv, image) and _reaches(embed, conv, image.reshape(4, -1))
+
+
+def _reaches(embed, conv, patches) -> bool:
+    """Whether ``embed`` run on ``patches`` (its other arguments None) calls ``conv``."""
+    import inspect
+
+    def stop(module, args):
+        raise _Reached
+
+    parameters = list(inspect.signature(embed.forward).parameters.values())[1:]
+    others = [None for p in parameters if p.kind == p.POSITIONAL_OR_KEYWORD and p.default is inspect.Parameter.empty]
+    handle = conv.register_forward_pre_hook(stop)
+    try:
+        embed(patches, *others)
+    except _Reached:
+        return True
+    except Exception:  # noqa: BLE001 - this layout is not the one it takes
+        return False
+    finally:
+        handle.remove()
+    return False
 
 
 def is_vision(config: Mapping) -> bool:

@@ -9,7 +9,9 @@ merge size; a tower with a temporal patch size T sees every image as T equal
 frames. Each patch is one row of C·T·p·p values, or, for a tower that embeds
 patches with a 2-D convolution, one C x p x p image: MoonViT (Kimi) and
 PaddleOCR's SigLIP convolve the patches as given, and the towers that view
-rows as such images themselves (GLM-Image, VideoLLaMA3) take the same values.
+rows as such images themselves (GLM-Image, VideoLLaMA3) take the same values;
+a convolution whose module takes nothing but rows (HunyuanVL, which unpacks
+its input's two sides) gets rows (``facts.patch_rows``, probed on the model).
 
 The text holds one image token per merged patch block (``image_token_id``),
 and ``mm_token_type_ids`` marks them for the multimodal rotary positions.
@@ -98,9 +100,10 @@ def patch_grid(facts: ModelFacts, spec) -> PatchGrid:
 def patch_tensor(facts: ModelFacts, grids: int, grid: PatchGrid) -> TensorPlan:
     """The patches of ``grids`` images (or clips): rows [N, C·T·p·p], or
     [N, C, p, p] for a patch embedding that is a 2-D convolution, which
-    convolves each patch as an image (it has no time axis: T is 1 there)."""
+    convolves each patch as an image (it has no time axis: T is 1 there),
+    unless its module takes rows only."""
     count = grids * grid.patches
-    if facts.patch_embedding == "Conv2d":
+    if facts.patch_embedding == "Conv2d" and not facts.patch_rows:
         return TensorPlan((count, grid.channels, grid.patch, grid.patch), "float32")
     return TensorPlan((count, grid.row_values), "float32")
 
@@ -170,6 +173,33 @@ builds("merge_sizes", "vision-language")(image_merge_sizes)  # the bare tower's 
 builds("hidden_states", "vision-language", when=takes_grid)(grid_patches)  # the bare tower's name for its patches
 
 
+# the config's ids of the tokens around every image's placeholders
+IMAGE_BOUNDS = ("image_start_token_id", "image_end_token_id")
+
+
+def marks_image_bounds(facts: ModelFacts) -> bool:
+    """A model that embeds learned indicators at a start and an end token
+    around every image's placeholders and checks there is one of each per
+    image (Ovis 2.5: the vision config's ``num_visual_indicator_tokens``)."""
+    return bool(facts.sub("vision_config").get("num_visual_indicator_tokens")) and all(
+        isinstance(facts.config.get(k), int) for k in IMAGE_BOUNDS
+    )
+
+
+def image_bound(field: str):
+    """A placeholder rule: the token ``field`` names, once per row."""
+
+    def rule(facts: ModelFacts, planned: Planned) -> Placeholders | None:
+        if "pixel_values" not in planned.tensors or not marks_image_bounds(facts):
+            return None
+        return Placeholders(facts.config[field], 1, field.removesuffix("_token_id").replace("_", " "))
+
+    return rule
+
+
+placeholders(image_bound("image_start_token_id"))  # registered first: the row opens with it
+
+
 @placeholders
 def grid_image_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
     """One image token per m x m patches the merger joins (and one per row
@@ -178,6 +208,9 @@ def grid_image_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | Non
     if "pixel_values" not in planned.tensors or token is None or not takes_grid(facts):
         return None
     return Placeholders(token, patch_grid(facts, planned.spec).tokens, "image")
+
+
+placeholders(image_bound("image_end_token_id"))  # after the image tokens
 
 
 MM_TOKEN_TYPES = {"image": 1, "video": 2}  # the processors' mm_token_type_ids: text 0, image 1, video 2

@@ -5,7 +5,9 @@ detector's region features (LXMERT, VisualBERT), Q-Former models (BLIP-2,
 InstructBLIP), resamplers whose image positions a mask marks (Kosmos-2 and
 2.5), encoder-decoders whose encoder holds the vision tower (T5Gemma 2), and
 vision-language models whose image token count follows from their own layout
-(Janus, Florence-2, Fuyu, LFM2-VL, Molmo 2, Inkling and Inkling 2).
+(Janus, Florence-2, Fuyu, NeoMME, LFM2-VL, Molmo 2, Inkling and Inkling 2),
+and models whose audio token count follows from the sound's samples (Dots 3
+Note's chunks, Apertus 1.5's codec).
 
 Each tower's input is planned whenever the forward takes it (see
 :func:`~modelprof.models.modalities.tower`), so that one forward runs the
@@ -435,9 +437,37 @@ def raw_patches(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     return TensorPlan((spec.batch, rows * cols, patch * patch * channels), "float32")
 
 
+def patches_in_one_stream(facts: ModelFacts) -> bool:
+    """A single-stream encoder that embeds raw image patches among its
+    tokens (NeoMME): no vision or text config, an image token and the patch
+    size at top level, token ids beside the pixels."""
+    config = facts.config
+    return (
+        not any(isinstance(config.get(k), Mapping) for k in ("vision_config", "text_config"))
+        and isinstance(config.get("patch_size"), int)
+        and image_token(facts) is not None
+        and {"input_ids", "pixel_values"} <= facts.accepts
+    )
+
+
+tower("pixel_values", patches_in_one_stream)
+
+
+@builds("pixel_values", "vision", when=patches_in_one_stream)
+def patch_rows_of_all_images(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """[B·h·w, p·p·C]: the patches of every image as rows of one tensor,
+    one image token each (``NeoMMEProcessor``; the image processor keeps the
+    image's size, padded to whole patches)."""
+    rows, cols = patch_rows(facts, spec)
+    patch, channels = facts.config["patch_size"], facts.config.get("num_channels", 3)
+    planned.notes.append(f"pixel_values: {rows}x{cols} patches of {patch}x{patch} pixels per image, as rows of one tensor")
+    return TensorPlan((spec.batch * rows * cols, patch * patch * channels), "float32")
+
+
 @placeholders
 def raw_patch_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
-    if "pixel_values" not in planned.tensors or not patches_beside_text(facts):
+    """The image token once per patch."""
+    if "pixel_values" not in planned.tensors or not (patches_beside_text(facts) or patches_in_one_stream(facts)):
         return None
     rows, cols = patch_rows(facts, planned.spec)
     return Placeholders(image_token(facts), rows * cols, "image")
@@ -669,3 +699,58 @@ def mel_frame_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None
     if "audio_input_ids" not in planned.tensors or not isinstance(token, int):
         return None
     return Placeholders(token, mel_frames(planned.spec), "audio")
+
+
+# --- audio chunks beside their sample counts (Dots 3 Note): each chunk's tokens follow from its samples
+
+
+def takes_chunk_lengths(facts: ModelFacts) -> bool:
+    """Log-mel chunks whose waveform sample counts come with them (``chunk_sample_lengths``)."""
+    return "chunk_sample_lengths" in facts.accepts and "input_features" in facts.accepts
+
+
+tower("chunk_sample_lengths", takes_chunk_lengths)
+
+
+def chunk_samples(facts: ModelFacts, spec) -> int:
+    """Waveform samples of one chunk: ``--audio-seconds`` at the audio config's sampling rate."""
+    from .audio import audio_seconds, sampling_rate
+
+    return int(audio_seconds(spec) * sampling_rate(facts))
+
+
+@builds("chunk_sample_lengths", "audio", when=takes_chunk_lengths)
+def chunk_sample_lengths(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
+    """[B]: the samples of every row's chunk of log-mel features."""
+    return TensorPlan((spec.batch,), "int64", values=(chunk_samples(facts, spec),) * spec.batch)
+
+
+@placeholders
+def chunk_audio_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
+    """The audio token once per ``samples_per_token`` samples of a chunk,
+    rounding up: the tokens its encoder keeps (modeling_dots3_note.py,
+    ``Dots3NoteAudioConvStem``: three stride-2 convolutions over 10 ms frames)."""
+    from .audio_language import audio_token, setting
+
+    token, per_token = audio_token(facts), setting(facts, "samples_per_token")
+    if "chunk_sample_lengths" not in planned.tensors or token is None or not isinstance(per_token, int):
+        return None
+    return Placeholders(token, -(-chunk_samples(facts, planned.spec) // per_token), "audio")
+
+
+# --- sound tokenized by a codec into ids of the text's vocabulary (Apertus 1.5)
+
+
+@placeholders
+def codec_audio_tokens(facts: ModelFacts, planned: Planned) -> Placeholders | None:
+    """The audio token once per code of the codec that tokenizes the
+    waveform, whose codes the model offsets into the text's vocabulary
+    (``audio_token_offset``): one per hop of its strides (modeling_apertus1p5.py,
+    ``get_audio_tokens``: a single-codebook WavTokenizer)."""
+    from .audio import hop
+    from .audio_language import audio_token
+
+    waveform, token = planned.tensors.get("input_values"), audio_token(facts)
+    if waveform is None or token is None or not isinstance(facts.config.get("audio_token_offset"), int):
+        return None
+    return Placeholders(token, -(-waveform.shape[-1] // hop(facts)), "audio")

@@ -60,6 +60,29 @@ def patch_size(vision: Mapping) -> int:
 # --- the image a model is shown -------------------------------------------
 
 
+def pixel_tower(facts: ModelFacts) -> Mapping:
+    """The config of the tower that takes the pixels: the vision config, or
+    the tower inside it that the model measured (``facts.pixel_config``:
+    Unlimited OCR's SAM encoder, whose features a CLIP encoder reads)."""
+    return facts.pixel_config or facts.sub("vision_config")
+
+
+def downsamples_patches(facts: ModelFacts) -> bool:
+    """An image tower whose strided convolutions make fewer features than
+    its configured patches (Step3p7's two stride-2 downsamplers after its
+    patch embedding, Apertus 1.5's VQ tokenizer that names no patch size),
+    as the model measured (``facts.feature_stride``)."""
+    configured = pixel_tower(facts).get("patch_size")
+    return bool(facts.feature_stride) and (not configured or facts.feature_stride > patch_size(pixel_tower(facts)))
+
+
+def feature_patch(facts: ModelFacts) -> int:
+    """Pixels a side of the patches the projector folds into features: the
+    tower's whole stride where it downsamples its patches itself
+    (:func:`downsamples_patches`), else the configured ``patch_size``."""
+    return facts.feature_stride if downsamples_patches(facts) else patch_size(pixel_tower(facts))
+
+
 def patch_merge(facts: ModelFacts) -> float:
     """How many patches a side the projector folds into one feature: a
     pixel shuffle (``downsample_factor``, ``scale_factor``,
@@ -98,9 +121,8 @@ def shown_image(facts: ModelFacts, spec) -> tuple[int, int]:
 
 def _fitted_image(facts: ModelFacts, spec) -> tuple[tuple[int, int], str]:
     """:func:`shown_image`'s size, and why it may differ from the one asked for."""
-    vision = facts.sub("vision_config")
-    patch = patch_size(vision)
-    height, width = image_side(vision, spec)
+    patch = feature_patch(facts)
+    height, width = image_side(pixel_tower(facts), spec)
     queries = facts.config.get("projector_patch_to_query_dict")
     if isinstance(queries, Mapping) and queries:
         sides = [math.isqrt(int(k)) * patch for k in queries]
@@ -108,12 +130,14 @@ def _fitted_image(facts: ModelFacts, spec) -> tuple[tuple[int, int], str]:
         return (side, side), "the projector takes only the patch counts of projector_patch_to_query_dict"
     multiple = patch_multiple(facts)
     fitted = tuple(max(side // patch // multiple, 1) * multiple * patch for side in (height, width))
+    if downsamples_patches(facts):
+        return fitted, f"a side of whole features of the vision tower, {patch} pixels each"
     return fitted, f"a side of a multiple of {multiple} patches of {patch}, which the projector folds"
 
 
 def _image_note(facts: ModelFacts, spec, planned: Planned, what: str) -> None:
     (height, width), reason = _fitted_image(facts, spec)
-    if (height, width) != image_side(facts.sub("vision_config"), spec):
+    if (height, width) != image_side(pixel_tower(facts), spec):
         planned.notes.append(f"{what}: {height}x{width} ({reason})")
 
 
@@ -124,9 +148,11 @@ def features_per_image(facts: ModelFacts, spec) -> int | None:
     """Features (placeholder tokens) the model makes of one image, as its
     processor counts them: Aria's patch-to-query table, a perceiver's
     latents, LLaVA-NeXT's anyres tiles, a count the config states, else the
-    patches of the image folded by the projector (:func:`patch_merge`)."""
+    patches of the image folded by the projector (:func:`patch_merge`), with
+    a newline token per row and a view separator after them where the model
+    holds those embeddings (Unlimited OCR: q·(q + 1) + 1)."""
     height, width = shown_image(facts, spec)
-    patch = patch_size(facts.sub("vision_config"))
+    patch = feature_patch(facts)
     queries = facts.config.get("projector_patch_to_query_dict")
     if isinstance(queries, Mapping):
         return {int(k): v for k, v in queries.items()}.get((height // patch) * (width // patch))
@@ -139,7 +165,8 @@ def features_per_image(facts: ModelFacts, spec) -> int | None:
     if stated:
         return stated
     merge = patch_merge(facts)
-    return math.ceil(height // patch / merge) * math.ceil(width // patch / merge)
+    rows, cols = math.ceil(height // patch / merge), math.ceil(width // patch / merge)
+    return rows * (cols + facts.image_newline) + facts.view_separator
 
 
 def _stated_count(facts: ModelFacts) -> int | None:
@@ -443,28 +470,35 @@ def shows_image_to_text(facts: ModelFacts) -> bool:
     return image_token(facts) is not None and not takes_grid(facts)
 
 
-def merges_by_image_size(facts: ModelFacts) -> bool:
-    """Pixtral-style towers: a patch merger that reads each image's size."""
-    return "image_sizes" in facts.accepts and "spatial_merge_size" in facts.config and not takes_anyres_tiles(facts)
+def reads_image_sizes(facts: ModelFacts) -> bool:
+    """Models that read each image's size beside the batch: Pixtral-style
+    towers, whose patch merger does (``spatial_merge_size``), and image
+    tokenizers that code every image at its own size into ids of the text's
+    vocabulary (Apertus 1.5: ``image_token_offset``)."""
+    reads = "spatial_merge_size" in facts.config or isinstance(facts.config.get("image_token_offset"), int)
+    return "image_sizes" in facts.accepts and reads and not takes_anyres_tiles(facts)
 
 
 @builds("pixel_values", "vision-language", when=shows_image_to_text)
 def image_batch(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """Images [B, C, H, W] at :func:`shown_image`'s size; a model that
-    merges patches by image size gets ``image_sizes`` too, one with a
-    second, high-resolution tower its ``high_res_pixel_values``, one with a
-    video tower its clips."""
+    reads image sizes gets ``image_sizes`` too, one with a second,
+    high-resolution tower its ``high_res_pixel_values``, one with a video
+    tower its clips."""
     height, width = shown_image(facts, spec)
-    channels = facts.sub("vision_config").get("num_channels", 3)
+    channels = pixel_tower(facts).get("num_channels", 3)
     _image_note(facts, spec, planned, "images")
-    if merges_by_image_size(facts):
+    if downsamples_patches(facts):
+        planned.notes.append(f"image features: one per {feature_patch(facts)}x{feature_patch(facts)} pixels, the stride "
+                             "of the vision tower's convolutions (measured on the model)")
+    if reads_image_sizes(facts):
         planned.add("image_sizes")
     planned.add("high_res_pixel_values")
     planned.add("pixel_values_videos")
     return TensorPlan((spec.batch, channels, height, width), "float32")
 
 
-@builds("image_sizes", "vision-language", when=merges_by_image_size)
+@builds("image_sizes", "vision-language", when=reads_image_sizes)
 def image_sizes(facts: ModelFacts, spec, planned: Planned) -> TensorPlan:
     """(height, width) in pixels of every image: [B, 2]."""
     height, width = shown_image(facts, spec)
