@@ -1,0 +1,37 @@
+"""Model types that failed for reasons of their own: a config field left
+null (DeepSeek-V2), an output that requires a gradient without a gradient
+function (MRA without its CUDA kernel), a mask packed beside activations
+(GLM-5-Next), and the fallback of a count fake tensors cannot carry to
+real-tensor builds of 1 to 3 layers."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelprof.profilers.diagnoses import diagnose
+
+from .test_configs import write_default_config
+
+TOPK_REASON = ("TypeError: topk(): argument 'k' must be int, not NoneType "
+               "(at deepseek_v2/modeling_deepseek_v2.py:102 in forward)")
+TOPK_DIAGNOSIS = ("the config's num_experts_per_tok is null, and the model needs a value there: "
+                  "deepseek_v2/modeling_deepseek_v2.py:102 reads it (as self.top_k); set it as the checkpoint does")
+
+
+def test_a_null_config_field_read_where_the_model_failed_is_named():
+    # line 102 is `torch.topk(scores, k=self.top_k, ...)`; __init__ sets `self.top_k = config.num_experts_per_tok`
+    config = {"model_type": "deepseek_v2", "num_experts_per_tok": None, "topk_method": "greedy"}
+    assert diagnose(TOPK_REASON, config) == TOPK_DIAGNOSIS
+    assert diagnose(TOPK_REASON, {**config, "num_experts_per_tok": 6}) is None  # set: not the cause
+    assert diagnose(TOPK_REASON.replace("NoneType", "float"), config) is None  # no None in the error
+    # a None the line reads off an input, not the config (udop's bbox)
+    udop = "TypeError: 'NoneType' object is not subscriptable (at udop/modeling_udop.py:193 in combine_image_text_embeddings)"
+    assert diagnose(udop, {"model_type": "udop", "num_experts_per_tok": None}) is None
+
+
+def test_deepseek_v2_default_config_fails_with_the_null_field_named(cli, tmp_path):
+    folder = tmp_path / "deepseek_v2"
+    write_default_config(folder, "deepseek_v2", num_hidden_layers=2)
+    result = cli("flops", str(folder), "--base", "--counters", "torch", "-f", "json")
+    assert result.code != 0
+    assert f"torch: error: {TOPK_DIAGNOSIS}; the model said: {TOPK_REASON}" in " ".join(result.err.split())
