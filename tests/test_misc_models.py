@@ -35,3 +35,18 @@ def test_deepseek_v2_default_config_fails_with_the_null_field_named(cli, tmp_pat
     result = cli("flops", str(folder), "--base", "--counters", "torch", "-f", "json")
     assert result.code != 0
     assert f"torch: error: {TOPK_DIAGNOSIS}; the model said: {TOPK_REASON}" in " ".join(result.err.split())
+
+
+def test_mra_counts_without_its_cuda_kernel(cli, tmp_path):
+    """Without the kernel, MRA's attention returns ``zeros_like(query).requires_grad_()``
+    (modeling_mra.py:363), whose reshaped view FlopCounterMode's module tracker refused."""
+    folder = tmp_path / "mra"
+    write_default_config(folder, "mra", num_hidden_layers=2)
+    payload = cli("flops", str(folder), "--base", "--counters", "torch", "-f", "json").json()
+    torch_json = payload["counters"]["torch"]
+    assert torch_json["status"] == "ok", torch_json["reason"]
+    assert torch_json["idle_modules"] == []
+    assert payload["input"]["tensors"]["input_ids"]["shape"] == [1, 128]
+    # n = 128 tokens, H 768, F 3072, 2 layers: q, k, v, output 4·H² + FFN 2·H·F per token (no attention products:
+    # the zeros stand for them)
+    assert torch_json["macs"] == 2 * 128 * (4 * 768**2 + 2 * 768 * 3072)

@@ -63,7 +63,9 @@ class TorchCounter(Counter):
             with known:
                 if job.mode == "decode":  # the cache is filled before counting starts
                     kwargs = _prefilled(prepared.model, kwargs, job.inputs.context)
-                with FlopCounterMode(display=False, custom_mapping=cpu_attention_formulas()) as mode, \
+                # (before FlopCounterMode, so that its module tracker's hooks see the outputs detached)
+                untracked = _detached_outputs() if job.mode != "train" else contextlib.nullcontext()
+                with untracked, FlopCounterMode(display=False, custom_mapping=cpu_attention_formulas()) as mode, \
                         _Census(stack, prepared.modules, prepared.model) as census:
                     if job.mode == "train":
                         output = prepared.model(*args, **kwargs)
@@ -208,6 +210,35 @@ def _no_grad(model):
     finally:
         for p in trained:
             p.requires_grad_(True)
+
+
+@contextlib.contextmanager
+def _detached_outputs():
+    """Module outputs that require a gradient without having a gradient
+    function, detached for a forward count. A view made under ``no_grad`` of
+    a tensor that requires one (MRA returns ``zeros_like(query).requires_grad_()``
+    reshaped when its CUDA kernel is missing) is such a tensor, and
+    FlopCounterMode's module tracker, which hooks every output requiring a
+    gradient, fails on it. A global forward hook registered before the
+    counter's runs first and hands it the detached outputs (the same values,
+    nothing of the model changed); it is removed on exit."""
+    import torch
+    from torch.nn.modules.module import register_module_forward_hook
+    from torch.utils._pytree import tree_flatten, tree_map
+
+    def dangling(value) -> bool:
+        return isinstance(value, torch.Tensor) and value.requires_grad and value.grad_fn is None and value._is_view()
+
+    def detach(_module, _args, output):
+        if not any(dangling(leaf) for leaf in tree_flatten(output)[0]):
+            return None
+        return tree_map(lambda value: value.detach() if dangling(value) else value, output)
+
+    handle = register_module_forward_hook(detach)
+    try:
+        yield
+    finally:
+        handle.remove()
 
 
 def _by_module(mode, root: str) -> dict[str, dict[str, int]]:
