@@ -50,3 +50,27 @@ def test_mra_counts_without_its_cuda_kernel(cli, tmp_path):
     # n = 128 tokens, H 768, F 3072, 2 layers: q, k, v, output 4·H² + FFN 2·H·F per token (no attention products:
     # the zeros stand for them)
     assert torch_json["macs"] == 2 * 128 * (4 * 768**2 + 2 * 768 * 3072)
+
+
+def test_glm5_next_pools_by_its_packed_mask_on_fake_tensors(tmp_path):
+    """GLM-5-Next's indexer concatenates keys, gate scores and the padding
+    mask, splits the mask off and pools by it (``nonzero``): fake tensors
+    count what real ones do."""
+    from modelprof.models.inputs import InputSpec
+    from modelprof.models.resolver import resolve
+    from modelprof.profilers.counters import CountJob, harness, select_counters
+
+    folder = tmp_path / "glm5_next_text"
+    write_default_config(
+        folder, "glm5_next_text", num_hidden_layers=4, hidden_size=256, intermediate_size=512, moe_intermediate_size=128,
+        n_routed_experts=8, num_experts_per_tok=2, num_attention_heads=4, num_key_value_heads=4, q_lora_rank=64,
+        kv_lora_rank=32, qk_head_dim=64, qk_nope_head_dim=64, v_head_dim=64, index_n_heads=4, index_head_dim=32,
+        linear_num_heads=4, linear_head_dim=32, vocab_size=1000, pad_token_id=0, index_topk=8, index_kpool=4,
+    )
+    job = CountJob(resolve(str(folder)), InputSpec(), base=True)
+    (counter,) = select_counters(["torch"])
+    fake = counter.measure(harness.prepare(job, "meta"), job)
+    real = counter.measure(harness.prepare(job, "cpu"), job)
+    assert fake.status == "ok", fake.reason
+    assert fake.idle_modules == ()
+    assert sum(r.macs for r in fake.records) == sum(r.macs for r in real.records) == 321_222_144
