@@ -74,3 +74,35 @@ def test_glm5_next_pools_by_its_packed_mask_on_fake_tensors(tmp_path):
     assert fake.status == "ok", fake.reason
     assert fake.idle_modules == ()
     assert sum(r.macs for r in fake.records) == sum(r.macs for r in real.records) == 321_222_144
+
+
+READS_A_VALUE = """
+def forward(self, x):
+    int((x >= 0).sum().item())  # a value of the activations: fake tensors have none
+    return ORIGINAL(self, x)
+"""
+
+
+def test_a_model_fake_tensors_cannot_run_counts_real_builds_of_1_to_3_layers_when_the_whole_does_not_fit(
+        cli, tmp_path, monkeypatch):
+    from transformers.models.llama import modeling_llama
+
+    namespace = {"ORIGINAL": modeling_llama.LlamaMLP.forward}
+    exec(READS_A_VALUE, namespace)
+    monkeypatch.setattr(modeling_llama.LlamaMLP, "forward", namespace["forward"])  # the children are forked
+    folder = tmp_path / "llama"
+    write_default_config(folder, "llama", hidden_size=256, intermediate_size=1024, num_hidden_layers=20,
+                         num_attention_heads=4, num_key_value_heads=4, vocab_size=1000)
+    # the whole model: 20 layers of 1,050,112 params + 256,000 embeddings: 21.3 M params, 85 MB over the 768 MiB
+    # base; 3 layers: 3.4 M, 14 MB: an 800 MiB cap fits the builds of 1 to 3 layers only
+    payload = cli("flops", str(folder), "--base", "--counters", "torch", "--max-memory", "800MiB", "-f", "json").json()
+    torch_json = payload["counters"]["torch"]
+    assert torch_json["status"] == "ok", torch_json["reason"]
+    # n = 128, H 256, F 1024, 20 layers: per token q, k, v, o 4·H² + MLP 3·H·F, attention 2·n²·H per layer
+    assert torch_json["macs"] == 20 * (128 * (4 * 256**2 + 3 * 256 * 1024) + 2 * 128**2 * 256)
+    assert torch_json["notes"][-1].startswith(
+        "counted on real CPU tensors of builds with 1, 2 and 3 layers: fake tensors cannot run this model (")
+    assert "DataDependentOutputException" in torch_json["notes"][-1]
+    assert "and the whole model's real tensors would not fit (needs about" in torch_json["notes"][-1]
+    capped = cli("flops", str(folder), "--base", "--counters", "torch", "--max-memory", "700MiB", "-f", "json")
+    assert "real tensors instead: needs about" in " ".join(capped.err.split())  # not even 1 layer fits
