@@ -23,6 +23,7 @@ is known again.
 from __future__ import annotations
 
 import torch
+from torch._subclasses.fake_tensor import FakeTensor
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 from torch.utils._pytree import tree_flatten, tree_map, tree_unflatten
@@ -80,13 +81,10 @@ class KnownValues(TorchDispatchMode):
 
     def value(self, tensor):
         """The real value of ``tensor`` (itself when it is a real tensor), or None."""
-        from torch._subclasses.fake_tensor import FakeTensor
-
         if not isinstance(tensor, FakeTensor) and not tensor.is_meta:
             return tensor
-        if tensor in self.forgotten:
-            return None
-        return self.values.get(tensor)
+        found = self.values.get(tensor)  # (most are unknown: their storage is not looked up)
+        return None if found is None or tensor in self.forgotten else found
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -125,8 +123,6 @@ class KnownValues(TorchDispatchMode):
     def _as_fake(self, value):
         """A plain meta tensor (``torch.tensor(..., device="meta")`` made under
         fake tensors) as a fake one, whose ``.tolist()`` asks this mode."""
-        from torch._subclasses.fake_tensor import FakeTensor
-
         if isinstance(value, torch.Tensor) and value.is_meta and not isinstance(value, FakeTensor):
             return self.fake_mode.from_tensor(value)
         return value

@@ -275,16 +275,21 @@ class _Census:
         self.mode = None
 
     def __enter__(self):
-        from torch.utils._pytree import tree_leaves
-
-        census = self
+        census, owners, seen = self, self.owners, self.seen
 
         class Mode(_census_mode()):
             def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-                key = (census.stack[-1], str(func._overloadpacket))
-                census.seen[key] = census.seen.get(key, 0) + 1
-                for value in tree_leaves(args):
-                    census.used.update(census.owners.get(id(value), ()))
+                # (keyed by the operator itself: its name is made once, in uncounted(); a weight is an
+                # argument, or in a list of them)
+                key = (census.stack[-1], func._overloadpacket)
+                seen[key] = seen.get(key, 0) + 1
+                for value in args:
+                    if type(value) in (list, tuple):
+                        for item in value:
+                            if id(item) in owners:
+                                census.used.update(owners[id(item)])
+                    elif id(value) in owners:
+                        census.used.update(owners[id(value)])
                 return func(*args, **(kwargs or {}))
 
         self.mode = Mode()
@@ -298,8 +303,11 @@ class _Census:
         from ..ops import category, is_mac
         from ..records import Uncounted
 
+        named: dict[tuple[str, str], int] = {}
+        for (path, op), calls in self.seen.items():
+            named[(path, str(op))] = named.get((path, str(op)), 0) + calls
         found = []
-        for (path, op), calls in sorted(self.seen.items()):
+        for (path, op), calls in sorted(named.items()):
             info = self.modules.get(path)
             kind = category(op, info.type if info else None, info.owns_params if info else False)
             if kind != "other" and not is_mac(kind):
