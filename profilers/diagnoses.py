@@ -76,3 +76,65 @@ def rotary_sections(reason: str, config: Mapping) -> str | None:
     sections = [int(v) for v in found.group(2).split(",")]
     return (f"the config is inconsistent: its rotary sections {sections} (mrope_section) sum to {sum(sections)}, "
             f"the rotary dimension has {found.group(1)}: the model cannot run")
+
+
+@rule
+def null_field(reason: str, config: Mapping) -> str | None:
+    """A None where the model needs a value: the line the error was raised
+    at (the reason's ``at FILE:LINE``, in transformers' models) reads a
+    config field (``config.X``, or ``self.Y`` that the same file sets from
+    ``config.X``) that the config leaves null."""
+    found = re.search(r"\(at ([\w./-]+\.py):(\d+) in \w+\)", reason)
+    if "NoneType" not in reason or not found:
+        return None
+    source = _model_source(found.group(1))
+    line = source[int(found.group(2)) - 1] if source and 0 < int(found.group(2)) <= len(source) else ""
+    read = {name: f"config.{name}" for name in _config_fields(line)}
+    for attribute in re.findall(r"\bself\.(\w+)", line):
+        assigned = re.compile(rf"\bself\.{attribute}\s*(?::[^=]+)?=(?!=)(.*)")
+        for text in source or ():
+            for name in _config_fields(next(iter(assigned.findall(text)), "")):
+                read.setdefault(name, f"self.{attribute}")
+    nulls = [name for name in read if _is_null(config, name)]
+    if not nulls:
+        return None
+    fields = " and ".join(nulls)
+    verb, it = ("is", "it") if len(nulls) == 1 else ("are", "them")
+    reads = ", ".join(read[n] for n in nulls)
+    return (f"the config's {fields} {verb} null, and the model needs a value there: {found.group(1)}:{found.group(2)} "
+            f"reads {it} (as {reads}); set {it} as the checkpoint does")
+
+
+def _model_source(path: str) -> list[str] | None:
+    """The lines of ``path`` under transformers' models folder, or None."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("transformers")
+    folders = spec.submodule_search_locations if spec else None
+    if not folders or ".." in path:
+        return None
+    try:
+        return (Path(list(folders)[0]) / "models" / path).read_text().splitlines()
+    except OSError:
+        return None
+
+
+def _config_fields(text: str) -> list[str]:
+    """The fields ``text`` reads off a config (``config.X``, ``self.config.text_config.X``: X)."""
+    return [chain.rsplit(".", 1)[1] for chain in re.findall(r"\bconfig((?:\.\w+)+)", text)]
+
+
+def _is_null(config: Mapping, name: str) -> bool:
+    """Whether ``name`` is set to null in the config or one of its sub-configs (and set nowhere else)."""
+    values = []
+
+    def search(found: Mapping) -> None:
+        if name in found:
+            values.append(found[name])
+        for value in found.values():
+            if isinstance(value, Mapping):
+                search(value)
+
+    search(config)
+    return bool(values) and all(value is None for value in values)

@@ -218,14 +218,30 @@ def profile_flops(
             results[counter.name] = _skip(counter, why, on_progress)
     if deep:
         results.update(_count_in_depth(job, tuple(deep), feed, timeout_s, on_progress))
-    # a meta-tensor counter that fake tensors cannot carry through the model counts real ones instead
+    # a meta-tensor counter that fake tensors cannot carry through the model counts real ones instead: the whole
+    # model's when they fit, else those of builds with 1 to 3 layers (see :mod:`depth`) when they fit
     retry = [c for c in on_meta if fake_tensors_fell_short(results[c.name])]
+    shallow = []
     for counter in retry:
         why = _over_budget(job, plan, report.total, max_memory)
-        if why:
-            results[counter.name] = replace(results[counter.name], reason=f"{results[counter.name].reason}; real tensors instead: {why}")
-        else:
+        if not why:
             real.append(counter)
+        elif _depth_fits(job, plan, report, max_memory):
+            shallow.append(counter)
+        else:
+            results[counter.name] = replace(results[counter.name], reason=f"{results[counter.name].reason}; real tensors instead: {why}")
+    if shallow:
+        why = _over_budget(job, plan, report.total, max_memory)
+        counted = _count_in_depth(job, tuple(shallow), feed, timeout_s, on_progress)
+        for counter in shallow:
+            failed, found = results[counter.name].reason, counted[counter.name]
+            if found.ok:
+                results[counter.name] = replace(found, notes=(*found.notes, (
+                    f"counted on real CPU tensors of builds with 1, 2 and 3 layers: fake tensors cannot run this model "
+                    f"({failed}), and the whole model's real tensors would not fit ({why})")))
+            else:
+                results[counter.name] = replace(results[counter.name], reason=(
+                    f"{failed}; real tensors instead: {why}; builds with 1 to 3 layers instead: {found.reason}"))
     if real:
         counted = cpu_session(SessionRequest(job, tuple(real), timeout_s=timeout_s, plan=feed), on_progress)
         for counter in retry:

@@ -63,3 +63,13 @@ def test_time_aligned_streams():
     assert shapes(plan(facts_of("voxtral_realtime"), InputSpec()))["input_ids"] == [1, 125]
     # Kyutai: 10 s at 24 kHz in steps of 1,920 samples, a text token and 32 codec tokens each
     assert shapes(plan(facts_of("kyutai_speech_to_text"), InputSpec()))["input_ids"] == [1, 125, 33]
+
+
+def test_muse_spark_places_a_token_per_patched_waveform_step():
+    # the audio tower folds the waveform in patches of 16, 6, 5 and 4 samples: 1,920 samples a token
+    # (MuseSparkAudioConfig.samples_per_token); 10 s at 16 kHz padded to whole tokens: 84 x 1,920 = 161,280
+    facts = facts_of("muse_spark")
+    planned = plan(facts, InputSpec())
+    assert shapes(planned)["input_values"] == [1, 161280]
+    assert (200038, 84) in planned.tensors["input_ids"].fill  # audio_token_id, 161,280 / 1,920
+    assert "input_ids hold 84 audio tokens (id 200038) per row" in planned.notes

@@ -234,6 +234,15 @@ def tokenized_samples(facts: ModelFacts, audio: Clip) -> int:
     return math.ceil(audio.real / math.prod(setting(facts, "downsampling_ratios")))
 
 
+@counts_audio(lambda facts: setting(facts, "patch_sizes") is not None and any(n in facts.accepts for n in WAVEFORMS))
+def patched_samples(facts: ModelFacts, audio: Clip) -> int:
+    """Muse Spark: the audio tower folds the waveform in patches of
+    ``patch_sizes`` samples, one stage after another, into one token per
+    their product (``MuseSparkAudioConfig.samples_per_token``; the processor's
+    ``replace_audio_token`` rounds up)."""
+    return math.ceil(audio.real / math.prod(setting(facts, "patch_sizes")))
+
+
 @counts_audio(lambda facts: setting(facts, "max_source_positions") is not None)
 def pooled_frames(facts: ModelFacts, audio: Clip) -> int:
     """Whisper-style encoders with a pooled output (Qwen2-Audio,

@@ -14,12 +14,16 @@ real value on the CPU (an op is computed for real when every tensor it reads
 is known and its result is small). A data-dependent op on known values gets
 its real answer; anything that depends on a weight stays unknown and fails as
 before. Mutations keep the values in step (an in-place op on known values is
-applied to them too; one that writes unknown data forgets the storage).
+applied to them too; one that writes unknown data forgets the storage). A
+concatenation of known and unknown values (a mask packed beside
+activations) keeps its known parts: a slice or split that falls inside one
+is known again.
 """
 
 from __future__ import annotations
 
 import torch
+from torch._subclasses.fake_tensor import FakeTensor
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 from torch.utils._pytree import tree_flatten, tree_map, tree_unflatten
@@ -39,6 +43,8 @@ _UNINITIALISED = {aten.empty.memory_format, aten.empty_like.default, aten.new_em
                   aten.new_empty_strided.default}
 # in-place ops whose result does not depend on what the tensor held
 _OVERWRITES = {aten.fill_.Scalar, aten.fill_.Tensor, aten.copy_.default, aten.zero_.default}
+# views of a part of a tensor along one dimension: known where they fall inside a known part of a concatenation
+_PARTS = {aten.slice.Tensor, aten.select.int, aten.narrow.default, aten.split_with_sizes.default, aten.split.Tensor}
 # ops whose fake kernel cannot say what they return without the data
 _DATA_DEPENDENT = ("DataDependentOutputException", "DynamicOutputShapeException", "GuardOnDataDependentSymNode")
 
@@ -55,6 +61,7 @@ class KnownValues(TorchDispatchMode):
         self.forgotten = Storages()  # storages an unknown value was written into
         self.uninitialised = Storages()  # storages of empty tensors nothing was written into yet
         self.choices: list[tuple[int, int, int]] = []  # (rows, positions, picks) of every choice among unknown values
+        self.parts = WeakIdKeyDictionary()  # concatenation of known and unknown values -> (dim, [(start, end, real or None)])
 
     def __enter__(self):
         self._constants = _MetaConstants()
@@ -74,13 +81,10 @@ class KnownValues(TorchDispatchMode):
 
     def value(self, tensor):
         """The real value of ``tensor`` (itself when it is a real tensor), or None."""
-        from torch._subclasses.fake_tensor import FakeTensor
-
         if not isinstance(tensor, FakeTensor) and not tensor.is_meta:
             return tensor
-        if tensor in self.forgotten:
-            return None
-        return self.values.get(tensor)
+        found = self.values.get(tensor)  # (most are unknown: their storage is not looked up)
+        return None if found is None or tensor in self.forgotten else found
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -108,6 +112,10 @@ class KnownValues(TorchDispatchMode):
             self._follow(func, leaves, spec, out)
         elif func in _CHOICES and _small(out):
             self._choose(func, args, kwargs, out)
+        elif func is aten.cat.default and any(v is not None for v in known):
+            self._concatenated(args, kwargs, out)
+        elif func in _PARTS and isinstance(args[0], torch.Tensor) and args[0] in self.parts:
+            self._part_of(func, args, kwargs, out)
         elif func._schema.is_mutable:
             self._forget_written(func, args, kwargs)
         return out
@@ -115,8 +123,6 @@ class KnownValues(TorchDispatchMode):
     def _as_fake(self, value):
         """A plain meta tensor (``torch.tensor(..., device="meta")`` made under
         fake tensors) as a fake one, whose ``.tolist()`` asks this mode."""
-        from torch._subclasses.fake_tensor import FakeTensor
-
         if isinstance(value, torch.Tensor) and value.is_meta and not isinstance(value, FakeTensor):
             return self.fake_mode.from_tensor(value)
         return value
@@ -217,6 +223,88 @@ class KnownValues(TorchDispatchMode):
             real = real.to(indices.dtype)
         self.choices.append((rows, size, picks))
         self.know(indices, real)
+
+    # --- known parts of a concatenation -----------------------------------------
+
+    def _concatenated(self, args, kwargs, out) -> None:
+        """Note which parts of a concatenation are known: a mask packed beside
+        activations (GLM-5-Next's indexer concatenates keys, gate scores and
+        the padding mask, then splits the mask off again) stays known once
+        split off."""
+        tensors = list(args[0])
+        dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+        dim = dim % out.dim() if out.dim() else 0
+        if any(t.dim() != out.dim() for t in tensors):  # legacy empty inputs cat skips
+            return
+        parts, start = [], 0
+        for tensor in tensors:
+            end = start + tensor.shape[dim]
+            parts.append((start, end, self.value(tensor)))
+            start = end
+        self.parts[out] = (dim, parts)
+
+    def _part_of(self, func, args, kwargs, out) -> None:
+        """A view of a concatenation's part: known when it lies inside a known
+        part along the concatenated dimension; a view along another
+        dimension keeps the parts, each viewed the same way."""
+        source = args[0]
+        dim, parts = self.parts[source]
+        if source in self.forgotten:
+            return
+
+        def arg(position, name, default):
+            return args[position] if len(args) > position else kwargs.get(name, default)
+
+        size = source.shape[dim]
+        if func in (aten.split_with_sizes.default, aten.split.Tensor):
+            along = arg(2, "dim", 0) % source.dim()
+            sizes = arg(1, "split_sizes" if func is aten.split_with_sizes.default else "split_size", None)
+            if along != dim or not isinstance(out, (list, tuple)):
+                return
+            if isinstance(sizes, int):
+                sizes = [min(sizes, size - start) for start in range(0, size, sizes)]
+            start = 0
+            for piece, length in zip(out, sizes):
+                self._know_range(piece, parts, dim, start, start + length)
+                start += length
+            return
+        along = arg(1, "dim", 0) % source.dim()
+        if func is aten.select.int:
+            index = arg(2, "index", 0) % source.shape[along]
+            if along == dim:
+                self._know_range(out, parts, dim, index, index + 1, squeeze=True)
+            else:
+                self._keep_parts(func, args, kwargs, out, parts, dim - (along < dim))
+            return
+        if func is aten.narrow.default:
+            start, length = arg(2, "start", 0) % max(source.shape[along], 1), arg(3, "length", 0)
+            step = 1
+        else:
+            start, end, step = arg(2, "start", None), arg(3, "end", None), arg(4, "step", 1)
+            start, end, _ = slice(start, end).indices(source.shape[along])
+            length = max(end - start, 0)
+        if along != dim:
+            self._keep_parts(func, args, kwargs, out, parts, dim)
+        elif step == 1:
+            self._know_range(out, parts, dim, start, start + length)
+
+    def _know_range(self, out, parts, dim: int, start: int, end: int, squeeze: bool = False) -> None:
+        for first, last, real in parts:
+            if real is not None and first <= start and end <= last:
+                with _disable_current_modes():
+                    value = real.narrow(dim, start - first, end - start)
+                    value = value.squeeze(dim) if squeeze else value
+                self.know(out, value)
+                return
+
+    def _keep_parts(self, func, args, kwargs, out, parts, dim: int) -> None:
+        kept = []
+        for first, last, real in parts:
+            if real is not None:
+                with _disable_current_modes():
+                    real = func(real, *args[1:], **kwargs)
+            kept.append((first, last, real))
+        self.parts[out] = (dim, kept)
 
     # --- data-dependent ops ---------------------------------------------------
 

@@ -63,7 +63,9 @@ class TorchCounter(Counter):
             with known:
                 if job.mode == "decode":  # the cache is filled before counting starts
                     kwargs = _prefilled(prepared.model, kwargs, job.inputs.context)
-                with FlopCounterMode(display=False, custom_mapping=cpu_attention_formulas()) as mode, \
+                # (before FlopCounterMode, so that its module tracker's hooks see the outputs detached)
+                untracked = _detached_outputs() if job.mode != "train" else contextlib.nullcontext()
+                with untracked, FlopCounterMode(display=False, custom_mapping=cpu_attention_formulas()) as mode, \
                         _Census(stack, prepared.modules, prepared.model) as census:
                     if job.mode == "train":
                         output = prepared.model(*args, **kwargs)
@@ -210,6 +212,35 @@ def _no_grad(model):
             p.requires_grad_(True)
 
 
+@contextlib.contextmanager
+def _detached_outputs():
+    """Module outputs that require a gradient without having a gradient
+    function, detached for a forward count. A view made under ``no_grad`` of
+    a tensor that requires one (MRA returns ``zeros_like(query).requires_grad_()``
+    reshaped when its CUDA kernel is missing) is such a tensor, and
+    FlopCounterMode's module tracker, which hooks every output requiring a
+    gradient, fails on it. A global forward hook registered before the
+    counter's runs first and hands it the detached outputs (the same values,
+    nothing of the model changed); it is removed on exit."""
+    import torch
+    from torch.nn.modules.module import register_module_forward_hook
+    from torch.utils._pytree import tree_flatten, tree_map
+
+    def dangling(value) -> bool:
+        return isinstance(value, torch.Tensor) and value.requires_grad and value.grad_fn is None and value._is_view()
+
+    def detach(_module, _args, output):
+        if not any(dangling(leaf) for leaf in tree_flatten(output)[0]):
+            return None
+        return tree_map(lambda value: value.detach() if dangling(value) else value, output)
+
+    handle = register_module_forward_hook(detach)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
 def _by_module(mode, root: str) -> dict[str, dict[str, int]]:
     """FlopCounterMode's inclusive counts so far, by canonical module path."""
     totals: dict[str, dict[str, int]] = {}
@@ -244,16 +275,21 @@ class _Census:
         self.mode = None
 
     def __enter__(self):
-        from torch.utils._pytree import tree_leaves
-
-        census = self
+        census, owners, seen = self, self.owners, self.seen
 
         class Mode(_census_mode()):
             def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-                key = (census.stack[-1], str(func._overloadpacket))
-                census.seen[key] = census.seen.get(key, 0) + 1
-                for value in tree_leaves(args):
-                    census.used.update(census.owners.get(id(value), ()))
+                # (keyed by the operator itself: its name is made once, in uncounted(); a weight is an
+                # argument, or in a list of them)
+                key = (census.stack[-1], func._overloadpacket)
+                seen[key] = seen.get(key, 0) + 1
+                for value in args:
+                    if type(value) in (list, tuple):
+                        for item in value:
+                            if id(item) in owners:
+                                census.used.update(owners[id(item)])
+                    elif id(value) in owners:
+                        census.used.update(owners[id(value)])
                 return func(*args, **(kwargs or {}))
 
         self.mode = Mode()
@@ -267,8 +303,11 @@ class _Census:
         from ..ops import category, is_mac
         from ..records import Uncounted
 
+        named: dict[tuple[str, str], int] = {}
+        for (path, op), calls in self.seen.items():
+            named[(path, str(op))] = named.get((path, str(op)), 0) + calls
         found = []
-        for (path, op), calls in sorted(self.seen.items()):
+        for (path, op), calls in sorted(named.items()):
             info = self.modules.get(path)
             kind = category(op, info.type if info else None, info.owns_params if info else False)
             if kind != "other" and not is_mac(kind):
