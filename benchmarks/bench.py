@@ -31,6 +31,9 @@ CASES = [
     ("scale Llama-2-70b, 10 lengths --counter torch", ["modelprof", "scale", "meta-llama/Llama-2-70b-hf", "--seq-len", "128:65536", "--counter", "torch", "-f", "json"]),
     ("flops bert-base-uncased --base, all counters", ["modelprof", "flops", "bert-base-uncased", "--base", "-f", "json"]),
     ("flops Llama-2-70b, all counters (real ones on 1-3 layers)", ["modelprof", "flops", "meta-llama/Llama-2-70b-hf", "-f", "json"]),
+    ("memory Llama-3-70B, 4,096 tokens, mixed precision", ["modelprof", "memory", "meta-llama/Meta-Llama-3-70B", "--seq-len", "4096", "--precision", "mixed", "-f", "json"]),
+    ("memory Llama-3.1-405B, ZeRO-3 on 64 GPUs, checkpointing", ["modelprof", "memory", "meta-llama/Llama-3.1-405B", "--seq-len", "4096", "--precision", "mixed", "--gpus", "64", "--zero", "3", "--checkpointing", "full", "-f", "json"]),
+    ("memory gpt2 --measure (two steps simulated and real)", ["modelprof", "memory", "gpt2", "--measure", "-f", "json"]),
     ("list", ["modelprof", "list", "-f", "json"]),
 ]
 

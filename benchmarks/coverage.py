@@ -61,7 +61,7 @@ def measure(model_type: str) -> dict:
         except ModelprofError as error:
             row["params_error"] = str(error)[:160]
         try:
-            flops = profile_flops(folder, base=True, counters=["torch"], spec=InputSpec(), timeout_s=120)
+            flops = profile_flops(folder, base=True, counters=["torch"], spec=InputSpec(), timeout_s=300)
             result = flops.results["torch"]
             row["status"] = result.status
             row["reason"] = result.reason[:160]
@@ -98,7 +98,7 @@ def category(model_type: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated model types")
-    parser.add_argument("--timeout", type=float, default=240.0, help="seconds per type")
+    parser.add_argument("--timeout", type=float, default=480.0, help="seconds per type")
     parser.add_argument("--redo", action="store_true", help="forget earlier results")
     parser.add_argument("--render", action="store_true", help="only write the table from the saved results")
     args = parser.parse_args()

@@ -217,8 +217,10 @@ def _activation_note(result: MemoryResult) -> str:
                 text += f" (batch 1: {polynomial_text(poly.single)}; one sample keeps a view where larger batches copy)"
     if any(c.attention_scores is not None for c in result.columns):
         text += "; attention scores (n²): its n² terms (score and probability matrices, dropout and attention masks)"
-    if result.attention == "sdpa":
+    if result.attention == "sdpa" and r.mode == TRAIN:
         text += "; SDPA is counted as its fused kernel saves it (attention dropout inside the kernel, as on GPUs)"
+    if r.mode == TRAIN and result.language_loss:
+        text += "; the step trains on the model's own loss (its token ids as labels: cross-entropy over fp32 logits)"
     return text
 
 

@@ -59,6 +59,7 @@ class ActivationResult:
     timeline: tuple = ()  # inference: the live bytes after each operator, inputs included
     factored: int = 0  # values an Adafactor second moment keeps for the trainable parameters
     attention: str | None = None  # the attention implementation of a HuggingFace model
+    language_loss: bool = False  # trained on its own loss (labels), not on the sum of its output
     inputs: dict = field(default_factory=dict)  # input name -> shape
     seconds: float = 0.0
 
@@ -108,7 +109,7 @@ class ActivationMeter:
                 checkpointed = saved.checkpointed(inputs)
                 del output
                 return ActivationResult("ok", saved=saved.by_module(), checkpointed=checkpointed, layers=len(units),
-                                        seconds=time.perf_counter() - started, **about)
+                                        language_loss="labels" in kwargs, seconds=time.perf_counter() - started, **about)
             from .counters.torch_counter import _no_grad
 
             model.eval()

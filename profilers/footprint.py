@@ -120,6 +120,7 @@ class MemoryResult:
     inputs: dict  # tensor name -> shape at the first column (None where that size was not run)
     fitted: Fitted | None = None
     notes: tuple[str, ...] = field(default=())
+    language_loss: bool = False  # a training step on the model's own loss (labels), not on its output's sum
     simulated: object = None  # measured_memory.Measured of the fake-tensor run (--measure)
     measured: object = None  # and of the real one
 
@@ -176,7 +177,7 @@ def profile_memory(request: MemoryRequest, on_progress=None) -> MemoryResult:
         info, request, params, report, states, columns, kv, kv_note, activations.source,
         activations.polynomials.get(activations.key) if activations.polynomials else None,
         activations.fit_at, activations.verified_at, meter.attention, inputs, fitted, tuple(notes),
-        simulated, measured,
+        meter.language_loss, simulated, measured,
     )
 
 
@@ -220,6 +221,7 @@ class _Meter:
         self.structure = None
         self.layers = 0
         self.attention: str | None = None
+        self.language_loss = False
         self.shapes: dict[tuple, dict] = {}  # (length, batch) -> input name -> shape, where measured
         self.class_name, self.build_notes = source.name, ()
 
@@ -286,6 +288,7 @@ class _Meter:
         self.class_name, self.build_notes = structure.class_name, structure.notes
         self.layers = first.layers if layers is None else layers
         self.attention = first.attention
+        self.language_loss = first.language_loss
 
     def _ok(self, result, point):
         if not result.ok:
