@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from .test_configs import write_default_config
+from .test_coverage_sample import shapes
 
 
 def count(cli, tmp_path, model_type: str, **changes) -> tuple[dict, dict]:
@@ -21,10 +22,6 @@ def count(cli, tmp_path, model_type: str, **changes) -> tuple[dict, dict]:
     torch_json = payload["counters"]["torch"]
     assert torch_json["status"] == "ok", torch_json["reason"]
     return payload["input"], torch_json
-
-
-def shapes(used: dict) -> dict:
-    return {name: tensor["shape"] for name, tensor in used["tensors"].items()}
 
 
 GRID_BOXES = "bbox: one box of 4 coordinates per token, on the 0-1000 grid; zeros (box values change no MAC)"

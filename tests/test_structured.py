@@ -7,23 +7,7 @@ from __future__ import annotations
 import pytest
 
 from .test_configs import write_default_config
-
-
-def count(cli, tmp_path, model_type: str, *options: str, **changes) -> tuple[dict, dict]:
-    """(input, torch counter) of ``flops --base --counters torch`` on the default config of ``model_type``."""
-    folder = tmp_path / model_type
-    write_default_config(folder, model_type, **changes)
-    result = cli("flops", str(folder), "--base", "--counters", "torch", *options, "-f", "json")
-    assert result.code == 0, result.err
-    payload = result.json()
-    torch_json = payload["counters"]["torch"]
-    assert torch_json["status"] == "ok", torch_json["reason"]
-    assert torch_json["idle_modules"] == []  # every module with weights did work
-    return payload["input"], torch_json
-
-
-def shapes(used: dict) -> dict:
-    return {name: tensor["shape"] for name, tensor in used["tensors"].items()}
+from .test_coverage_sample import count, shapes
 
 
 def refusal(cli, tmp_path, model_type: str, *options: str) -> str:
