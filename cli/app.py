@@ -17,6 +17,7 @@ import typer
 
 from ..profilers.errors import ModelprofError, shorten
 from ..profilers.isolation import Terminated, terminate_on_signals
+from .bench_cmd import bench
 from .check_cmd import check
 from .flops_cmd import flops
 from .list_cmd import list_models
@@ -34,12 +35,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help is plain text: "[default: ...]" and "[tool.modelprof]" are not markup
     add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 200},  # as wide as the terminal allows
 )
 app.command("params", short_help="Parameters by module, tied weights once, bytes.")(params)
 app.command("flops", short_help="MACs and FLOPs by every counter, reconciled.")(flops)
 app.command("scale", short_help="How the cost grows with the sequence length: polynomial, crossovers.")(scale)
 app.command("memory", short_help="Memory to train or serve: states, activations, KV cache, per GPU.")(memory)
+app.command("bench", short_help="Measured step time, achieved FLOP/s and MFU; across processes with torchrun.")(bench)
 app.command("check", short_help="CI gate: models against budget limits.")(check)
 app.command("list", short_help="Bundled models and toy nets.")(list_models)
 

@@ -103,9 +103,10 @@ class Child:
     group and removes its log, whatever happened inside.
     """
 
-    def __init__(self, target: Callable[[Callable[[Any], None], Any], Any], arg: Any = None):
+    def __init__(self, target: Callable[[Callable[[Any], None], Any], Any], arg: Any = None, threads: int = 1):
         self.target = target
         self.arg = arg
+        self.threads = threads
         self.started = 0.0
         self._process = None
         self._receiver = None
@@ -121,7 +122,7 @@ class Child:
             with contextlib.suppress(Exception):
                 stream.flush()  # the child must not write the parent's pending output again
         self._process = context.Process(
-            target=_child_main, args=(self.target, self.arg, sender, self._log.fileno(), self._leader)
+            target=_child_main, args=(self.target, self.arg, sender, self._log.fileno(), self._leader, self.threads)
         )
         self._process.start()
         sender.close()
@@ -198,9 +199,10 @@ def run_isolated(
     *,
     timeout_s: float,
     on_tick: Callable[[float], None] | None = None,
+    threads: int = 1,
 ) -> Outcome:
-    """``fn(arg)`` in a :class:`Child`, at most ``timeout_s`` seconds."""
-    with Child(lambda _send, value: fn(value), arg) as child:
+    """``fn(arg)`` in a :class:`Child` with ``threads`` intra-op threads, at most ``timeout_s`` seconds."""
+    with Child(lambda _send, value: fn(value), arg, threads) as child:
         try:
             _, value = child.receive(timeout_s, on_tick)
         except ChildFailed as failure:
@@ -208,7 +210,7 @@ def run_isolated(
         return Outcome(value=value, seconds=child.elapsed)
 
 
-def _child_main(target, arg, conn, log_fd: int, leader: bool) -> None:
+def _child_main(target, arg, conn, log_fd: int, leader: bool, threads: int = 1) -> None:
     global _in_child
     _in_child = True
     for name in _FORWARDED:
@@ -220,7 +222,7 @@ def _child_main(target, arg, conn, log_fd: int, leader: bool) -> None:
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     faulthandler.disable()  # a crash is reported by the parent, not dumped on the terminal
-    _single_threaded_torch()
+    _torch_threads(threads)
     try:
         conn.send(("ok", target(conn.send, arg)))
     except BaseException as error:  # report everything; the parent decides
@@ -283,14 +285,16 @@ def _start_watcher(parent_sentinel: int) -> None:
         os._exit(0)
 
 
-def _single_threaded_torch() -> None:
+def _torch_threads(threads: int) -> None:
     """A forked child must not wait on the parent's OpenMP thread pool (GNU
     OpenMP is not fork-safe: the child would deadlock in its first parallel
     region). One intra-op thread keeps every kernel on the calling thread, as
-    PyTorch's own DataLoader workers do."""
+    PyTorch's own DataLoader workers do; a timed run (``bench``) asks for the
+    machine's threads, safe because modelprof's own process never runs a
+    parallel region."""
     torch = sys.modules.get("torch")
     if torch is not None:
-        torch.set_num_threads(1)
+        torch.set_num_threads(threads)
 
 
 def _death(exitcode: int | None, log) -> str:

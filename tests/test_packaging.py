@@ -35,7 +35,9 @@ def test_every_package_folder_is_listed_and_mapped():
         assert folder in mapped, f"{folder} holds __init__.py but is not in package-dir"
         assert mapped[folder] in SETUPTOOLS["packages"]
         assert mapped[folder] == "modelprof." + folder.replace("/", ".")
-    assert all(p.startswith("modelprof.") for p in SETUPTOOLS["packages"])
+    # and "modelprof" itself: cli/entry holds its __main__ alone (no __init__.py), so it stays a namespace
+    assert SETUPTOOLS["package-dir"]["modelprof"] == "cli/entry" and not (REPO / "cli/entry/__init__.py").exists()
+    assert all(p.startswith("modelprof.") for p in SETUPTOOLS["packages"] if p != "modelprof")
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +58,10 @@ def wheel(tmp_path_factory):
 def test_wheel_installs_under_one_namespace(wheel):
     tops = {name.split("/")[0] for name in wheel if not name.startswith("modelprof-")}
     assert tops == {"modelprof"}
-    for module in ("modelprof/cli/app.py", "modelprof/models/resolver.py", "modelprof/profilers/params.py"):
+    for module in ("modelprof/__main__.py", "modelprof/cli/app.py", "modelprof/models/resolver.py",
+                   "modelprof/profilers/params.py"):
         assert module in wheel
+    assert "modelprof/__init__.py" not in wheel
 
 
 def test_wheel_carries_bundled_configs(wheel):
@@ -95,7 +99,14 @@ def test_console_script_exit_codes():
     assert debug.returncode != 0 and "Traceback" in debug.stderr
 
 
-@pytest.mark.parametrize("command", ["params", "flops", "check", "list"])
+@pytest.mark.parametrize("module", ["modelprof", "modelprof.cli"])
+def test_python_dash_m_runs_the_command(module):
+    """``python -m modelprof`` (torchrun's ``-m modelprof bench``) and ``python -m modelprof.cli``."""
+    done = subprocess.run([sys.executable, "-m", module, "params", "toy:tanh-net", "-f", "json"], capture_output=True, text=True)
+    assert done.returncode == 0 and '"total": 3145728' in done.stdout
+
+
+@pytest.mark.parametrize("command", ["params", "flops", "memory", "scale", "bench", "check", "list"])
 def test_every_option_help_appears_whole(command, cli, monkeypatch):
     """Help is plain text: "[default: ...]" and "[tool.modelprof]" are printed, not
     read as markup, and flags show no value placeholder."""
@@ -116,7 +127,7 @@ def test_every_option_help_appears_whole(command, cli, monkeypatch):
             assert f"{param.opts[-1]} <" not in shown, param.opts  # no "<bool>" after a flag
     assert "<bool>" not in shown
     top = " ".join(cli("--help").out.split())
-    for name in ("params", "flops", "check", "list"):
+    for name in ("params", "flops", "scale", "memory", "bench", "check", "list"):
         assert group.commands[name].short_help in top
 
 
