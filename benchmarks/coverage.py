@@ -173,6 +173,8 @@ def render(rows: dict) -> str:
         f"{len(runnable)}; of them counted whole {share(full, runnable)}, every module a forward reaches "
         f"{share(reached, runnable)}",
     ]
+    if stale:
+        lines.append(f"- findings that no longer apply (these count whole now): {', '.join(stale)}")
     lines += [
         "",
         "| type | category | params | torch | idle modules | inputs / reason | s |",

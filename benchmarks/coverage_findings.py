@@ -107,5 +107,4 @@ FINDINGS: dict[str, tuple[str, str]] = {
     "vibevoice_acoustic_tokenizer_encoder": ("inputs", "forward(hidden_states): encoder and decoder configs are identical, so waveform and latents cannot be told apart (--input hidden_states=1x1x240000)"),
     "vibevoice_acoustic_tokenizer_decoder": ("inputs", "forward(hidden_states), as the encoder"),
     "apertus1p5": ("modelprof", "its WavTokenizer pads by stride and kernel buffers made in its constructor (modeling_wavtokenizer.py:120-122, read at :146), which a meta build holds without values; small configs count whole on real tensors"),
-    "zamba": ("modelprof", "on the CPU transformers runs the Mamba scan as a Python loop over positions (modeling_zamba.py:461-469): 19,456 steps of about 31 operators through fake tensors, about 150 CPU-seconds, past the sweep's limit on a loaded machine; it counts whole given the time (1,463,744,942,080 MACs)"),
 }

@@ -86,7 +86,9 @@ def bench(
             return
         with progress_line(fmt in (OutputFormat.table, OutputFormat.markdown), f"bench {model}") as on_progress:
             result = distributed.launch(request, nproc, launch, on_progress)
-        if result is not None:
+        if result is None:
+            typer.echo("this machine's ranks finished; the machine of rank 0 (--node-rank 0) prints the report")
+        else:
             emit(bench_view(result), fmt)
         return
     if any(v is not None for v in launch.values()):

@@ -163,6 +163,8 @@ def plan_bench(request: BenchRequest, on_progress=None) -> Plan:
     source = resolve(request.name)
     check_build_options(source, base=request.base, attn=request.attn)
     spec = applied_spec(source, request.spec)
+    if request.mode == "decode" and source.kind in ("toy", "python"):
+        raise BadInput(f"{source.name}: --mode decode times a language model's next token, and this model generates none")
     if request.mode == "decode":
         spec = replace(spec, seq_len=spec.seq_len if "seq_len" in spec.given else 1,
                        context=spec.context if spec.context is not None else 128)
