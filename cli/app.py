@@ -141,6 +141,10 @@ def _silence_stdout() -> None:
 
 
 def main() -> None:
+    if all(name in os.environ for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "TORCHELASTIC_RUN_ID")):
+        from ..profilers.isolation import die_with_parent
+
+        die_with_parent()  # a rank torchrun started: first thing, before the imports that take seconds
     code = run()
     try:
         sys.stdout.flush()  # what is still buffered may meet a closed pipe too

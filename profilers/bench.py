@@ -21,6 +21,7 @@ step's share of it reported, labelled as such.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from dataclasses import dataclass, field, replace
@@ -186,6 +187,9 @@ def assemble(plan: Plan, ranks: tuple[Measured, ...]) -> BenchResult:
     if request.mode == "train":
         notes.append("FLOPs of a training step: forward and backward of the model (counted by torch); "
                      "the optimizer's update is timed but is not model FLOPs")
+    if measured.threads == 1 and len(ranks) == 1 and not _single_threaded():
+        notes.append("timed with 1 thread: this process had started threads of its own, and a child forked from it "
+                     "may not use OpenMP's (run modelprof bench as a command to use every core)")
     if len(ranks) > 1:
         notes.append(f"{len(ranks)} processes, DistributedDataParallel over {'nccl' if measured.device == 'cuda' else 'gloo'}: "
                      f"each rank steps its own batch of {spec.batch}; all-reduce: the time from handing a gradient "
@@ -284,7 +288,7 @@ def measure(plan: Plan, on_progress=None) -> Measured:
     from .isolation import run_isolated
 
     request, device, job = plan.request, plan.device, _job(plan.source, plan.spec, plan.request)
-    threads = torch.get_num_threads()
+    threads = torch.get_num_threads() if _single_threaded() else 1
     if on_progress:
         on_progress(f"{request.mode} steps", "running", 0.0)
     started = time.monotonic()
@@ -295,6 +299,16 @@ def measure(plan: Plan, on_progress=None) -> Measured:
     if on_progress:
         on_progress(f"{request.mode} steps", "done", time.monotonic() - started)
     return outcome.value
+
+
+def _single_threaded() -> bool:
+    """Whether this process runs one thread (modelprof's own never starts
+    another): only then may a forked child use OpenMP's threads, whose pool a
+    parent that ran parallel kernels would leave the child deadlocked on."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
 
 
 def _timed_steps(arg) -> Measured:

@@ -17,9 +17,9 @@ the gradient all-reduce with a DDP communication hook: from the moment a
 bucket is handed to the collective until its future completes, summed over
 a step's buckets. Nothing outlives a run: the launcher's child leads a
 process group that is killed with it (on success, failure, Ctrl-C, SIGTERM,
-or the launcher's own death), and every rank asks the kernel to kill it when
-its parent, torchrun, dies (``PR_SET_PDEATHSIG``); torchrun itself ends the
-other ranks when one fails.
+or the launcher's own death), and every rank asks the kernel, as it starts, to
+kill it when its parent, torchrun, dies (:func:`isolation.die_with_parent`);
+torchrun itself ends the other ranks when one fails.
 """
 
 from __future__ import annotations
@@ -128,7 +128,6 @@ def run_rank(request: BenchRequest) -> BenchResult | None:
     reports (to a launcher, or as the result to print); other ranks return None."""
     import torch.distributed as dist
 
-    _die_with_parent()
     rank = int(os.environ["RANK"])
     try:
         plan = _rank_plan(request) if rank == 0 and REPORT_ENV not in os.environ else None
@@ -205,18 +204,3 @@ def _timed_allreduce(spent: list, bucket):
         return fut.value()[0]
 
     return future.then(done)
-
-
-def _die_with_parent() -> None:
-    """Ask the kernel to kill this rank when torchrun, its parent, dies (Linux);
-    a rank whose parent is already gone leaves at once."""
-    import ctypes
-    import signal
-
-    parent = os.getppid()
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:
-        os._exit(1)

@@ -285,6 +285,21 @@ def _start_watcher(parent_sentinel: int) -> None:
         os._exit(0)
 
 
+def die_with_parent() -> None:
+    """Ask the kernel to kill this process when its parent dies (Linux's
+    ``PR_SET_PDEATHSIG``): a rank torchrun started, whose own process group
+    is not its launcher's. A process whose parent is already gone (adopted
+    by init while it started) leaves at once."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: torchrun's own teardown still applies
+        return
+    if os.getppid() == 1:
+        os._exit(1)
+
+
 def _torch_threads(threads: int) -> None:
     """A forked child must not wait on the parent's OpenMP thread pool (GNU
     OpenMP is not fork-safe: the child would deadlock in its first parallel
