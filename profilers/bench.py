@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ..models.inputs import InputSpec, applied_spec
 from ..models.resolver import resolve
@@ -150,7 +150,7 @@ def profile_bench(request: BenchRequest, on_progress=None) -> BenchResult:
 
 def plan_bench(request: BenchRequest, on_progress=None) -> Plan:
     """Check the request, count the FLOPs of its step, refuse what would not fit."""
-    from .pipeline import check_build_options, profile_flops
+    from .pipeline import check_build_options, decode_spec, profile_flops
 
     if request.mode not in MODES:
         raise BadInput(f"unknown mode {request.mode!r} ({', '.join(MODES)})")
@@ -166,9 +166,7 @@ def plan_bench(request: BenchRequest, on_progress=None) -> Plan:
     spec = applied_spec(source, request.spec)
     if request.mode == "decode" and source.kind in ("toy", "python"):
         raise BadInput(f"{source.name}: --mode decode times a language model's next token, and this model generates none")
-    if request.mode == "decode":
-        spec = replace(spec, seq_len=spec.seq_len if "seq_len" in spec.given else 1,
-                       context=spec.context if spec.context is not None else 128)
+    spec = decode_spec(spec, request.mode)
     counted = profile_flops(request.name, counters=["torch"] if request.mode == "train" else ["analytic", "torch"],
                             spec=spec, mode=request.mode, base=request.base, attn=request.attn,
                             trust_remote_code=request.trust_remote_code, depth=request.depth,

@@ -179,6 +179,8 @@ def profile_flops(
     chosen = select_counters(counters)
     check_build_options(source, base=base, attn=attn)
     spec = applied_spec(source, decode_spec(spec, mode))
+    if mode == "decode":
+        check_positions(source, spec)
     requested = requested_inputs(source, spec)  # None: the model decides (see sessions)
     job = CountJob(source, spec, mode, base, attn, trust_remote_code)
     results: dict[str, CounterResult] = {}
@@ -285,6 +287,18 @@ def decode_spec(spec: InputSpec, mode: str) -> InputSpec:
         raise BadInput("--mode decode feeds token ids: --seq-len new tokens after --context cached ones, not --input / --input-shape")
     new = spec.seq_len if "seq_len" in spec.given else 1
     return replace(spec, seq_len=new, context=spec.context or DEFAULT_CONTEXT)
+
+
+def check_positions(source: ModelSource, spec: InputSpec) -> None:
+    """A decode step's cached and new tokens must fit a learned position table (GPT-2's 1,024)."""
+    from ..models.modalities.text import _position_limit
+
+    config = source.config or {}
+    text = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
+    name, limit = _position_limit(text)
+    if limit is not None and spec.context + spec.seq_len > limit:
+        raise BadInput(f"{source.name}: {spec.context:,} cached and {spec.seq_len:,} new tokens need "
+                       f"{spec.context + spec.seq_len:,} positions, and the model's {name} is {limit:,}")
 
 
 def _diagnosed(result: CounterResult, config) -> CounterResult:

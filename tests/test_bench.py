@@ -91,6 +91,8 @@ def test_a_model_too_big_for_this_machine_is_refused_with_the_figure(cli):
     (["toy:mlp", "--context", "8"], "--context applies to --mode decode"),
     (["toy:mlp", "--master-port", "29555"], "apply with --nproc"),
     (["toy:mlp", "--nproc", "2"], "across processes modelprof times training steps"),
+    (["toy:mlp", "--mode", "decode"], "this model generates none"),
+    (["gpt2", "--mode", "decode", "--context", "1024"], "need 1,025 positions, and the model's n_positions is 1,024"),
 ])
 def test_bad_input_is_one_line_and_exit_2(cli, args, message):
     result = cli("bench", *args)
