@@ -179,7 +179,7 @@ def _title(result: MemoryResult) -> str:
     if r.checkpointing == "full":
         extra.append("full checkpointing")
     if r.mode == INFER and result.kv is not None:
-        extra.append(f"KV cache of {r.context if r.context is not None else first.seq_len:,} tokens")
+        extra.append(f"KV cache of {r.context:,} tokens" if r.context is not None else "KV cache as long as the input")
     title = model_title(result.model, "Memory") + f" · {what} · " + " · ".join(extra)
     if inputs:
         title += f" · {inputs}"

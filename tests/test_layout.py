@@ -151,3 +151,27 @@ def test_a_path_too_long_for_the_hanging_indent_starts_its_own_line():
     assert wrap_line(f"Budgets in {path}", 80) == ["Budgets in", path]  # 4 + 77 > 80: no indent, still whole
     deep = "/" + "a" * 60 + "/" + "b" * 60 + "/modelprof.toml"  # wider than any 80-column line
     assert wrap_line(f"Budgets in {deep}", 80) == ["Budgets in", deep[:62], deep[62:]]  # folded after a "/"
+
+
+@pytest.fixture(scope="module")
+def memory_and_bench():
+    from modelprof.models.inputs import InputSpec
+    from modelprof.profilers.bench import BenchRequest, profile_bench
+    from modelprof.profilers.footprint import MemoryRequest, profile_memory
+
+    memory = profile_memory(MemoryRequest("toy:attention", lengths=(128, 4096), fit_bytes=2**30))
+    bench = profile_bench(BenchRequest("toy:tanh-net", InputSpec(), repeats=2, by_module=True))
+    return memory, bench
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_memory_and_bench_tables_fit_and_keep_every_figure(memory_and_bench, width):
+    from modelprof.cli.bench_cmd import bench_view, modules_view as bench_modules
+    from modelprof.cli.memory_cmd import memory_view, modules_view as memory_modules
+
+    memory, bench = memory_and_bench
+    rendered_whole(memory_view(memory, 1), width)
+    rendered_whole(memory_modules(memory, 1), width)
+    text = rendered_whole(bench_view(bench), width)
+    assert_whole(text, count(bench.flops_per_step))
+    rendered_whole(bench_modules(bench), width)
