@@ -14,13 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..profilers.errors import BadInput, one_line
+from . import balanced_experts
 from .resolver import ModelSource
-
-# Mixture-of-experts layers gather each token's top-k expert weights and run them as batched
-# matmuls: the routed computation itself (tokens x k experts), which every counter can see and
-# which runs on meta tensors (transformers' default grouped_mm kernel needs bf16 there and is
-# invisible to the real-tensor tools). Models without experts ignore it.
-EXPERTS_IMPLEMENTATION = "batched_mm"
 
 
 @dataclass
@@ -109,7 +104,8 @@ def _build_hf(source: ModelSource, *, device: str, base: bool, attn: str | None,
             "built transformers' own class; --trust-remote-code builds the repository's code instead"
         )
     kwargs = {"attn_implementation": attn} if attn else {}
-    native_kwargs = {**kwargs, "experts_implementation": EXPERTS_IMPLEMENTATION}
+    # experts modules run every token through exactly k experts (see :mod:`balanced_experts`); others ignore it
+    native_kwargs = {**kwargs, "experts_implementation": balanced_experts.register()}
     try:
         if remote:
             config = transformers.AutoConfig.from_pretrained(_code_location(source), trust_remote_code=True)

@@ -2,12 +2,11 @@
 built model, MACs against FlopCounterMode, every head class and random small
 configs.
 
-modelprof builds mixture-of-experts layers with transformers'
-``batched_mm`` experts (each token's top-k expert weights gathered and
-multiplied): the routed computation itself, countable on fake tensors.
-transformers' default ``grouped_mm`` needs bf16 on meta and is invisible to
-the real-tensor tools; the tiny configs below ask for ``eager`` and are built
-as ``batched_mm`` all the same.
+modelprof builds mixture-of-experts layers with its own experts forward
+(models/balanced_experts.py: every token through exactly k experts, in
+static shares), countable on fake tensors. transformers' default
+``grouped_mm`` needs bf16 on meta and is invisible to the real-tensor tools;
+the tiny configs below ask for ``eager`` and are built balanced all the same.
 """
 
 from __future__ import annotations
@@ -141,8 +140,9 @@ LAYERS = {"mistralai/Mixtral-8x7B-v0.1": 32, "Qwen/Qwen1.5-MoE-A2.7B": 24}  # nu
 
 @pytest.mark.parametrize("name", ["mistralai/Mixtral-8x7B-v0.1", "Qwen/Qwen1.5-MoE-A2.7B"])
 def test_torch_counts_the_routed_experts_like_the_analytic_counter(name):
-    """On fake tensors the experts run as batched matmuls over each token's
-    top-k experts, so FlopCounterMode counts the routed computation exactly."""
+    """On fake tensors every token runs through exactly k experts (static
+    shares, models/balanced_experts.py), so FlopCounterMode counts the routed
+    computation exactly."""
     from modelprof.profilers.pipeline import profile_flops
 
     result = profile_flops(name, counters=["analytic", "torch"])
