@@ -588,3 +588,29 @@ def test_data_dependent_models_count_on_real_tensors(tmp_path, cli):
     capped = cli("flops", f"{path}:make", "--counters", "torch", "--max-memory", "1MiB", "-f", "json").json()
     assert capped["counters"]["torch"]["status"] == "error"
     assert "real tensors instead: needs about" in capped["counters"]["torch"]["reason"]
+
+
+EINSUM_FACTORY = """
+import torch
+
+class Bilinear(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.empty(16, 32))
+
+    def forward(self, x):
+        return torch.einsum("bi,ij->bj", x, self.w)
+
+def make():
+    return Bilinear(), torch.zeros(8, 16)
+"""
+
+
+def test_counts_are_whole_numbers_in_json_whatever_type_a_tool_answers_in(tmp_path, cli):
+    path = tmp_path / "bilinear.py"
+    path.write_text(EINSUM_FACTORY)
+    counters = cli("flops", f"{path}:make", "--counters", "torch,fvcore", "-f", "json").json()["counters"]
+    # 8·16·32 = 4,096 MACs; fvcore's einsum rule answers it as the float 4096.0
+    for name in ("torch", "fvcore"):
+        assert counters[name]["status"] == "ok", counters[name]
+        assert counters[name]["macs"] == 4096 and type(counters[name]["macs"]) is int

@@ -309,6 +309,9 @@ def to_records(
     for path, ops in counts.items():
         info = modules.get(path, ModuleInfo("", False, 0))
         for op, n in ops.items():
+            if n != int(n):
+                raise ValueError(f"{path}: {op} counted {n}, not a whole number")
+            n = int(n)  # fvcore's einsum rule answers whole numbers as floats
             kind = module_category(info.type) if by_module_type else category(op, info.type, info.owns_params)
             slot = grouped[(path, kind)]
             if kind in MAC_CATEGORIES:
