@@ -161,3 +161,17 @@ def test_tiny_moe_on_fake_tensors_matches_closed_forms():
     """No real routing needed any more: the fake-meta count is exact."""
     for config in TINY_MOE.values():
         assert_exact(dict(config, experts_implementation="grouped_mm"), base=True, batch=2, seq_len=6)
+
+
+def test_qwen3_moe_default_config_has_no_head_dim_of_its_own(tmp_path, cli):
+    """Qwen3MoeConfig, unlike Qwen3Config (head_dim 128), has no head_dim: the
+    model uses H / h = 2048 / 32 = 64. Assuming 128 overcounted transformers'
+    default config by 30.6G MACs at 128 tokens."""
+    from .test_configs import write_default_config
+
+    write_default_config(tmp_path / "qwen3_moe", "qwen3_moe")
+    counters = cli("flops", str(tmp_path / "qwen3_moe"), "--counters", "analytic,torch", "--seq-len", "16",
+                   "-f", "json").json()["counters"]
+    # per layer and token: q, o 2·2048·(32·64) + k, v 2·2048·(4·64) = 9,437,184; router 2048·128 = 262,144;
+    #   8 experts · 3·2048·768 = 37,748,736; products 2·32·64·16 = 65,536; 24 layers x 16 tokens
+    assert counters["analytic"]["macs"] == counters["torch"]["macs"] == 24 * 16 * (9_437_184 + 262_144 + 37_748_736 + 65_536)

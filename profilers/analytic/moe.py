@@ -38,7 +38,8 @@ MIXTRAL = Decoder(
 )
 QWEN3_MOE = Decoder(
     "Qwen3Moe",
-    dict(vocab_size=151936, hidden_size=2048, intermediate_size=6144, num_hidden_layers=24, num_attention_heads=32, num_key_value_heads=4, head_dim=128),
+    # no head_dim: Qwen3MoeConfig has none (unlike Qwen3Config's 128), so the model uses H / h
+    dict(vocab_size=151936, hidden_size=2048, intermediate_size=6144, num_hidden_layers=24, num_attention_heads=32, num_key_value_heads=4),
     tied=False, qa_backbone="transformer",
     biases=lambda s: (s.get("attention_bias", False), s.get("attention_bias", False), False),
     window=lambda s: s.get("sliding_window", 4096) if s.get("use_sliding_window", False) else None, qk_norm=True,
