@@ -174,7 +174,7 @@ def bench_view(result: BenchResult) -> View:
 
 
 def bench_payload(result: BenchResult) -> dict:
-    """The JSON contract of ``bench``."""
+    """The JSON contract of ``bench`` (seconds, FLOPs at 2 per MAC, bytes)."""
     m, r = result.measured, result.request
     payload = {
         "schema_version": SCHEMA_VERSION,
@@ -182,12 +182,13 @@ def bench_payload(result: BenchResult) -> dict:
         "input": {"batch": result.spec.batch, "seq_len": result.spec.seq_len, "tensors": m.inputs,
                   **({"context": result.spec.context} if r.mode == "decode" else {})},
         "mode": r.mode,
-        "settings": {"dtype": r.dtype, "device": m.device, "device_name": m.device_name, "threads": m.threads,
-                     "warmup": r.warmup, "repeats": r.repeats},
-        "step_seconds": {"median": m.median, "min": min(m.seconds), "max": max(m.seconds), "all": list(m.seconds)},
+        "device": {"type": m.device, "name": m.device_name, "dtype": r.dtype, "threads": m.threads,
+                   "world_size": max(1, len(result.ranks))},
+        "settings": {"warmup": r.warmup, "repeats": r.repeats},
+        "latency_s": _latency(m.seconds),
         "macs_per_step": result.macs_per_step,
         "flops_per_step": result.flops_per_step,
-        "counted_by": result.counted_by,
+        "flops_source": result.counted_by,
         "tokens_per_step": result.tokens_per_step,
         "tokens_per_s": result.tokens_per_step / m.median,
         "samples_per_s": result.samples_per_step / m.median,
@@ -198,21 +199,28 @@ def bench_payload(result: BenchResult) -> dict:
         "notes": list(result.notes),
     }
     if m.gemm_flops_per_s is not None:
-        payload["gemm"] = {"flops_per_s": m.gemm_flops_per_s, "fraction": result.gemm_fraction}
+        payload["matmul_flops_per_s"] = m.gemm_flops_per_s
+        payload["matmul_fraction"] = result.gemm_fraction
     if result.decode_bytes is not None:
-        payload["decode"] = {"bytes_per_step": result.decode_bytes, "bytes_per_s": result.decode_bytes / m.median,
-                             "peak_bandwidth": result.peak.bandwidth_bytes_per_s, "mbu": result.mbu}
+        payload.update(bytes_per_step=result.decode_bytes, bytes_per_s=result.decode_bytes / m.median,
+                       peak_bandwidth_bytes_per_s=result.peak.bandwidth_bytes_per_s, mbu=result.mbu)
     if result.module_macs:
         payload["modules"] = [dict(row) for row in module_rows(result)]
     if len(result.ranks) > 1:
-        payload["ranks"] = [{"rank": k.rank, "step_seconds": list(k.seconds), "median": k.median,
+        payload["ranks"] = [{"rank": k.rank, "latency_s": _latency(k.seconds),
                              "tokens_per_s": result.tokens_per_step / k.median,
                              "achieved_flops_per_s": result.flops_per_step / k.median,
                              "mfu": result.flops_per_step / k.median / result.peak.flops_per_s if result.peak.flops_per_s else None,
-                             "allreduce_seconds": list(k.allreduce_seconds)} for k in result.ranks]
+                             "allreduce_s": _median(k.allreduce_seconds),
+                             "allreduce_samples": list(k.allreduce_seconds)} for k in result.ranks]
         payload["aggregate"] = {"processes": len(result.ranks), "tokens_per_s": aggregate_tokens(result),
                                 "achieved_flops_per_s": aggregate_flops(result)}
     return payload
+
+
+def _latency(seconds) -> dict:
+    """Step times: median, min, max and every timed step, in seconds."""
+    return {"median": _median(seconds), "min": min(seconds), "max": max(seconds), "samples": list(seconds)}
 
 
 def module_rows(result: BenchResult) -> list[dict]:
@@ -226,7 +234,7 @@ def module_rows(result: BenchResult) -> list[dict]:
         macs = result.module_macs.get(path, 0)
         achieved = 2 * macs / seconds if seconds else None
         rows.append({"path": path, "seconds": seconds, "share": seconds / result.measured.median, "macs": macs,
-                     "achieved_flops_per_s": achieved,
+                     "flops": 2 * macs, "achieved_flops_per_s": achieved,
                      "artefact": bool(limit and achieved and achieved > limit)})
     return sorted(rows, key=lambda row: (row["path"] != "", -row["seconds"]))
 

@@ -33,7 +33,7 @@ def check(
     junit_xml: Annotated[Optional[Path], typer.Option("--junit-xml", metavar="PATH", help="Also write a JUnit XML report here (one testcase per limit).")] = None,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT_S,
 ) -> None:
-    """Check models against the parameter and FLOP budgets of a budget file (exit 1 on any excess)."""
+    """Check models against the parameter, FLOP, memory and latency budgets of a budget file (exit 1 on any excess)."""
     path = file if file is not None else find_budget_file(Path.cwd())
     budget = load_budget_file(path)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -81,6 +81,8 @@ def _writing(path: Path, what: str):
 
 
 def _status(check: LimitCheck) -> str:
+    if check.skipped:
+        return "skip"
     if check.actual is None:
         return "ERROR"
     return "pass" if check.passed else "FAIL"
@@ -107,15 +109,18 @@ def check_view(report: BudgetReport) -> View:
     columns = [
         Column("model", "model", "left"),
         Column("limit_key", "limit", "left"),
-        Column("actual", "actual", text=lambda r: count(r["actual"]) if r["actual"] is not None else "-"),
-        Column("limit", "budget", text=lambda r: f"{'≥' if r['limit_key'].startswith('min_') else '≤'} {count(r['limit'])}"),
+        Column("actual", "actual", text=lambda r: _figure(r["actual"]) if r["actual"] is not None else "-"),
+        Column("limit", "budget", text=lambda r: f"{'≥' if r['limit_key'].startswith('min_') else '≤'} {_figure(r['limit'])}"),
         Column("unit", "unit", "left"),
         Column("headroom_percent", "headroom", text=lambda r: "" if r["headroom_percent"] is None else f"{r['headroom_percent']:+.1f}%"),
         Column("status", "status", "left"),
         Column("source", "counted by", "left", wrap=True),
     ]
     failures = report.failures
+    skipped = sum(c.skipped for c in report.checks)
     verdict = "all limits hold" if not failures else f"{len(failures)} of {len(report.checks)} limits exceeded or not measured"
+    if skipped:
+        verdict += f" ({skipped} skipped: budgets for another device)"
     payload = {
         "schema_version": SCHEMA_VERSION,
         "file": str(report.path),
@@ -126,22 +131,32 @@ def check_view(report: BudgetReport) -> View:
     return View(f"Budgets in {report.path}", columns, rows, payload, notes)
 
 
+def _figure(value: int | float) -> str:
+    """Whole numbers with separators; milliseconds and rates to two decimals."""
+    return count(value) if isinstance(value, int) else f"{value:,.2f}"
+
+
 def write_junit(report: BudgetReport, path: Path) -> None:
-    """One testsuite, one testcase per (model, limit), a failure element per excess."""
+    """One testsuite, one testcase per (model, limit), a failure element per
+    excess, a skipped element per budget for another device."""
     failures = sum(1 for c in report.checks if c.actual is not None and not c.passed)
-    errors = sum(1 for c in report.checks if c.actual is None)
+    errors = sum(1 for c in report.checks if c.actual is None and not c.skipped)
+    skipped = sum(c.skipped for c in report.checks)
     suites = ET.Element("testsuites", name="modelprof", tests=str(len(report.checks)), failures=str(failures), errors=str(errors))
     suite = ET.SubElement(
         suites, "testsuite", name=f"modelprof budgets ({report.path.name})", tests=str(len(report.checks)),
-        failures=str(failures), errors=str(errors), skipped="0",
+        failures=str(failures), errors=str(errors), skipped=str(skipped),
     )
     for check in report.checks:
         case = ET.SubElement(suite, "testcase", classname=f"modelprof.{check.model}", name=check.key, time="0")
-        if check.actual is None:
+        if check.skipped:
+            ET.SubElement(case, "skipped", message=check.error)
+        elif check.actual is None:
             ET.SubElement(case, "error", message=check.error, type="NotMeasured").text = check.error
         elif not check.passed:
             relation = "above" if check.kind == "max" else "below"
-            message = f"{check.model} {check.key}: {check.actual:,} {check.unit} is {relation} the budget {check.limit:,} ({_headroom(check)})"
+            message = (f"{check.model} {check.key}: {_figure(check.actual)} {check.unit} is {relation} the budget "
+                       f"{_figure(check.limit)} ({_headroom(check)})")
             ET.SubElement(case, "failure", message=message, type="BudgetExceeded").text = f"{message}; counted by {check.source}"
         ET.SubElement(case, "system-out").text = f"{check.actual} {check.unit} (budget {check.kind} {check.limit}; {check.source})"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -468,6 +468,22 @@ def gemm_rate(dtype: str) -> float:
     return 2 * GEMM_SIDE**3 * runs / (time.perf_counter() - started)
 
 
+def local_device_name(timeout_s: float = 60.0) -> str:
+    """The name of the device ``bench`` times on here by default (cuda when
+    available, else the CPU), as :func:`device_name` reports it. CUDA is asked
+    in a child process: the parent must not initialise it before forking."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return device_name("cpu")
+    from .isolation import run_isolated
+
+    outcome = run_isolated(device_name, "cuda", timeout_s=timeout_s)
+    if not outcome.ok:
+        raise BadInput(f"cannot read the CUDA device's name: {outcome.error}")
+    return outcome.value
+
+
 def device_name(device: str) -> str:
     import torch
 

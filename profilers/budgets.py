@@ -48,7 +48,11 @@ LIMITS = {
     "max_bytes": ("bytes", "max", "bytes"),
     "max_train_memory": ("train_memory", "max", "bytes"),
     "max_infer_memory": ("infer_memory", "max", "bytes"),
+    "max_latency_ms": ("latency_ms", "max", "ms"),
+    "min_tokens_per_s": ("tokens_per_s", "min", "tokens/s"),
 }
+BENCH_LIMITS = ("max_latency_ms", "min_tokens_per_s")  # measured by ``bench`` on the budget's named device
+SKIPPED = "skipped"  # the source of a figure not measured on purpose (another device)
 # settings key -> checker returning the value (or raising ValueError)
 SETTINGS: dict[str, Callable[[Any], Any]] = {}
 
@@ -138,6 +142,17 @@ for _name in ("seq_len", "batch", "decoder_seq_len", "image_size", "gpus"):
 for _name in ("base", "trust_remote_code"):
     _setting(_name)(_boolean)
 _setting("dtype")(_dtype)
+# the bench settings (latency budgets; see ``modelprof bench``)
+_setting("bench_mode")(_choice("forward", "train", "decode"))
+for _name in ("warmup", "repeats"):
+    _setting(_name)(_count if _name == "warmup" else _positive_int)
+
+
+@_setting("device")
+def _device_name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError('expected the device\'s name as torch reports it, e.g. "NVIDIA H100 80GB HBM3"')
+    return value.strip()
 
 
 @dataclass(frozen=True)
@@ -158,15 +173,22 @@ class BudgetFile:
 class LimitCheck:
     model: str
     key: str
-    actual: int | None
+    actual: int | float | None  # float: milliseconds and tokens per second
     limit: int
     unit: str
     kind: str  # "max" or "min"
     source: str  # what produced ``actual``: "analytic", "torch", "meta build"
-    error: str = ""  # set when ``actual`` could not be measured
+    error: str = ""  # set when ``actual`` could not be measured, or why it was skipped
+
+    @property
+    def skipped(self) -> bool:
+        """Not measured on purpose: a latency budget for another device."""
+        return self.source == SKIPPED
 
     @property
     def passed(self) -> bool:
+        if self.skipped:
+            return True
         if self.actual is None:
             return False
         return self.actual <= self.limit if self.kind == "max" else self.actual >= self.limit
@@ -243,6 +265,9 @@ def load_budget_file(path: Path) -> BudgetFile:
                     raise BadInput(f"{path}: {where}: {key}: {error}") from None
         if not limits:
             raise BadInput(f"{path}: {where}: no limits (use e.g. max_params, max_forward_flops)")
+        if set(limits) & set(BENCH_LIMITS) and "device" not in {**defaults, **settings}:
+            raise BadInput(f"{path}: {where}: {', '.join(k for k in BENCH_LIMITS if k in limits)} needs device = NAME, "
+                           f"the device it holds on as torch reports it (e.g. \"NVIDIA H100 80GB HBM3\")")
         budgets.append(ModelBudget(model, settings, limits, defaults))
     return BudgetFile(path, tuple(budgets))
 
@@ -366,6 +391,34 @@ def _memory(request: _Request, mode: str, timeout_s: float, on_progress) -> tupl
     return result.columns[0].peak, f"memory {mode} {dtype}", ""
 
 
+def _bench(request: _Request, timeout_s: float, on_progress) -> dict[str, tuple]:
+    """Median step latency (ms) and tokens per second of ``modelprof bench``
+    with the budget's settings, on the named device only: on any other the
+    limits are skipped with the reason (a CPU runner never fails a GPU budget)."""
+    from .bench import BenchRequest, local_device_name, profile_bench
+
+    settings = request.settings
+    wanted, here = settings["device"], local_device_name()
+    if here != wanted:
+        why = f"the budget is for {wanted!r}; this machine runs on {here!r}"
+        return {"latency_ms": (None, SKIPPED, why), "tokens_per_s": (None, SKIPPED, why)}
+    mode = settings.get("bench_mode", "forward")
+    spec = request.spec
+    if mode == "decode":  # one new token after `context` cached ones (bench's default 128 when unset)
+        from ..models.inputs import InputSpec
+
+        spec = InputSpec.from_options(batch=spec.batch, context=settings.get("context"))
+    bench = profile_bench(BenchRequest(
+        request.budget.model, spec, mode, settings.get("dtype") or "fp32", warmup=settings.get("warmup", 2),
+        repeats=settings.get("repeats", 5), base=request.base, trust_remote_code=request.trust_remote_code,
+        timeout_s=timeout_s,
+    ), on_progress)
+    median = bench.measured.median
+    source = f"bench {mode} on {here} ({bench.measured.threads} threads, median of {len(bench.measured.seconds)})"
+    return {"latency_ms": (round(1000 * median, 3), source, ""),
+            "tokens_per_s": (round(bench.tokens_per_step / median, 1), source, "")}
+
+
 def _measure(request: _Request, timeout_s: float, on_progress) -> dict[str, tuple[int | None, str, str]]:
     """quantity -> (value, source, error) for the quantities its limits need."""
     from .pipeline import profile_flops, profile_params
@@ -403,6 +456,8 @@ def _measure(request: _Request, timeout_s: float, on_progress) -> dict[str, tupl
     for mode in ("train", "infer"):
         if f"{mode}_memory" in needed:
             out[f"{mode}_memory"] = _memory(request, mode, timeout_s, on_progress)
+    if needed & {"latency_ms", "tokens_per_s"}:
+        out.update(_bench(request, timeout_s, on_progress))
     if "train_flops" in needed:
         train = profile_flops(name, counters=["torch"], mode="train", **common)
         torch_result = train.results["torch"]

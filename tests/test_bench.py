@@ -46,14 +46,14 @@ def test_a_toy_step_is_timed_and_its_flops_are_those_flops_reports(cli):
     payload = bench_json(cli, "toy:tanh-net", "--repeats", "5")
     # Linear(1024, 1024) + Linear(1024, 2048), no biases, one sample: 3,145,728 MACs = 6,291,456 FLOPs
     assert payload["flops_per_step"] == 2 * flops_macs(cli, "toy:tanh-net", "--counters", "analytic") == 6_291_456
-    seconds = payload["step_seconds"]
-    assert len(seconds["all"]) == 5 and seconds["min"] <= seconds["median"] <= seconds["max"]
+    seconds = payload["latency_s"]
+    assert len(seconds["samples"]) == 5 and seconds["min"] <= seconds["median"] <= seconds["max"]
     assert payload["achieved_flops_per_s"] == pytest.approx(6_291_456 / seconds["median"])
-    assert payload["settings"]["threads"] >= 1 and payload["settings"]["device"] == "cpu"
+    assert payload["device"]["threads"] >= 1 and payload["device"]["type"] == "cpu"
     # a CPU has no datasheet row: no MFU, and the reason says how to get one
     assert payload["mfu"] is None and "--peak-tflops" in payload["peak_source"]
-    assert payload["gemm"]["flops_per_s"] > 0
-    assert payload["gemm"]["fraction"] == pytest.approx(payload["achieved_flops_per_s"] / payload["gemm"]["flops_per_s"])
+    assert payload["matmul_flops_per_s"] > 0
+    assert payload["matmul_fraction"] == pytest.approx(payload["achieved_flops_per_s"] / payload["matmul_flops_per_s"])
     stated = bench_json(cli, "toy:tanh-net", "--peak-tflops", "2")
     assert stated["mfu"] == pytest.approx(stated["achieved_flops_per_s"] / 2e12)
 
@@ -64,21 +64,21 @@ def test_gpt2_steps_count_what_flops_counts(cli, mode, counted_by):
     payload = bench_json(cli, "gpt2", "--mode", mode, *options, "--warmup", "0", "--repeats", "1")
     counters = "torch" if mode == "train" else "analytic"
     assert payload["flops_per_step"] == 2 * flops_macs(cli, "gpt2", "--mode", mode, *options, "--counters", counters)
-    assert payload["counted_by"] == counted_by
-    assert payload["achieved_flops_per_s"] == pytest.approx(payload["flops_per_step"] / payload["step_seconds"]["median"])
+    assert payload["flops_source"] == counted_by
+    assert payload["achieved_flops_per_s"] == pytest.approx(payload["flops_per_step"] / payload["latency_s"]["median"])
     if mode == "decode":
         # one token after 64: reads the weights (124,439,808 x 4 bytes) and a cache of 64 tokens x 73,728 bytes
-        assert payload["decode"]["bytes_per_step"] == 124_439_808 * 4 + 64 * 73_728
-        assert payload["decode"]["mbu"] is None  # no datasheet bandwidth for a CPU
+        assert payload["bytes_per_step"] == 124_439_808 * 4 + 64 * 73_728
+        assert payload["mbu"] is None  # no datasheet bandwidth for a CPU
 
 
 def test_gpt2_module_times_add_up_to_the_step(cli):
     payload = bench_json(cli, "gpt2", "--seq-len", "64", "--by", "module", "--repeats", "3", "--depth", "1")
     modules = {row["path"]: row for row in payload["modules"]}
     top = modules["transformer"]["seconds"] + modules["lm_head"]["seconds"]
-    assert top == pytest.approx(payload["step_seconds"]["median"], rel=0.10)
+    assert top == pytest.approx(payload["latency_s"]["median"], rel=0.10)
     # lm_head: 64 tokens x 768 x 50,257 MACs
-    assert modules["lm_head"]["macs"] == 64 * 768 * 50_257
+    assert modules["lm_head"]["macs"] == 64 * 768 * 50_257 and modules["lm_head"]["flops"] == 2 * 64 * 768 * 50_257
 
 
 def test_a_model_too_big_for_this_machine_is_refused_with_the_figure(cli):
@@ -107,10 +107,10 @@ def test_two_ranks_over_gloo(cli, model):
     args = ["--seq-len", "32", "--warmup", "1", "--repeats", "2"] if model == "gpt2" else []
     payload = bench_json(cli, model, "--mode", "train", "--nproc", "2", *args)
     ranks = payload["ranks"]
-    assert [r["rank"] for r in ranks] == [0, 1]
+    assert [r["rank"] for r in ranks] == [0, 1] and payload["device"]["world_size"] == 2
     assert payload["aggregate"]["tokens_per_s"] == pytest.approx(sum(r["tokens_per_s"] for r in ranks))
     assert payload["aggregate"]["achieved_flops_per_s"] == pytest.approx(sum(r["achieved_flops_per_s"] for r in ranks))
-    assert all(min(r["allreduce_seconds"]) > 0 for r in ranks)
+    assert all(r["allreduce_s"] > 0 and min(r["allreduce_samples"]) > 0 for r in ranks)
     assert payload["flops_per_step"] == 2 * flops_macs(cli, model, "--mode", "train", *args[:2], "--counters", "torch")
 
 
@@ -184,3 +184,41 @@ def _command(pid: int) -> str:
     except OSError:
         return ""
 
+
+
+# --- budgets ------------------------------------------------------------------
+
+
+def test_latency_budgets_hold_on_their_device_and_are_skipped_on_any_other(cli, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from modelprof.profilers.bench import local_device_name
+
+    here = local_device_name()
+    budget = tmp_path / "modelprof.toml"
+    budget.write_text(f'[models."toy:tanh-net"]\ndevice = "{here}"\nrepeats = 3\n'
+                      f'max_latency_ms = 10_000\nmin_tokens_per_s = 1\n')
+    checks = {c["limit_key"]: c for c in cli("check", str(budget), "-f", "json").json()["checks"]}
+    latency, rate = checks["max_latency_ms"], checks["min_tokens_per_s"]
+    assert latency["status"] == rate["status"] == "pass" and 0 < latency["actual"] < 10_000
+    # one sample per step: tokens per second is 1,000 / the median latency in ms
+    assert rate["actual"] == pytest.approx(1000 / latency["actual"], rel=0.01)
+    budget.write_text(budget.read_text().replace("min_tokens_per_s = 1", "min_tokens_per_s = 1e12"))
+    assert cli("check", str(budget)).code == 1  # no CPU steps a trillion samples a second
+    # a budget for a GPU on this machine: skipped with the reason, never run (the 7B model would not fit), exit 0
+    budget.write_text('[models."meta-llama/Llama-2-7b-hf"]\ndevice = "NVIDIA H100 80GB HBM3"\nmax_latency_ms = 50\n')
+    junit = tmp_path / "budgets.xml"
+    result = cli("check", str(budget), "--junit-xml", str(junit), "-f", "json")
+    (check,) = result.json()["checks"]
+    assert result.code == 0 and check["status"] == "skip" and check["actual"] is None
+    assert check["source"] == f"the budget is for 'NVIDIA H100 80GB HBM3'; this machine runs on {here!r}"
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite.get("skipped") == "1" and suite.find("testcase/skipped") is not None
+
+
+def test_a_latency_budget_names_its_device(cli, tmp_path):
+    budget = tmp_path / "modelprof.toml"
+    budget.write_text('[models."toy:tanh-net"]\nmax_latency_ms = 5\n')
+    result = cli("check", str(budget))
+    assert result.code == 2 and "max_latency_ms needs device = NAME" in result.err
+    assert len(result.err.strip().splitlines()) == 1
