@@ -30,6 +30,8 @@ CROSSOVER_LABELS = {
     "quadratic_over_linear_windowed": "n² products > linear (windowed)",
 }
 
+PART_KEYS = ("linear", "attention", "conv", "recurrent")  # always in a point's "parts", 0 when absent
+
 
 class Source(str, Enum):
     analytic = "analytic"
@@ -230,7 +232,8 @@ def scale_payload(result: ScaleResult) -> dict:
         },
         "points": [
             {
-                result.variable: p.x, "macs": p.macs, "flops": 2 * p.macs, "counted": p.counted, "parts": p.parts,
+                result.variable: p.x, "macs": p.macs, "flops": 2 * p.macs, "counted": p.counted,
+                "parts": {**dict.fromkeys(PART_KEYS, 0), **p.parts},
                 "layer": p.layer, "alternatives": p.alternatives,
             }
             for p in result.points

@@ -34,7 +34,10 @@ def test_bert_base_follows_the_seed_polynomial_and_its_crossovers(cli):
 
 
 def test_every_bert_point_equals_the_flops_counters_at_the_same_length(cli):
-    points = {p["n"]: p["macs"] for p in scale_json(cli, "bert-base-uncased", "--base", "--seq-len", "64,128,256,512")["points"]}
+    payload = scale_json(cli, "bert-base-uncased", "--base", "--seq-len", "64,128,256,512")
+    points = {p["n"]: p["macs"] for p in payload["points"]}
+    # 12 layers' n² products 12·2·n²·768 at n = 64: 75,497,472 MACs; no convolution, no recurrence
+    assert payload["points"][0]["parts"] | {"linear": 0} == {"linear": 0, "attention": 75_497_472, "conv": 0, "recurrent": 0}
     for n in (64, 512):
         flops = cli("flops", "bert-base-uncased", "--base", "--seq-len", str(n), "--counters", "analytic,torch", "-f", "json").json()
         assert flops["counters"]["analytic"]["macs"] == flops["counters"]["torch"]["macs"] == points[n]
