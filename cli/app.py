@@ -16,7 +16,7 @@ import sys
 import typer
 
 from ..profilers.errors import ModelprofError, shorten
-from ..profilers.isolation import Terminated, terminate_on_signals
+from ..profilers.isolation import Terminated, reap_children, terminate_on_signals
 from .bench_cmd import bench
 from .check_cmd import check
 from .flops_cmd import flops
@@ -96,6 +96,7 @@ def run(argv: list[str] | None = None) -> int:
     except (typer.Abort, KeyboardInterrupt):  # Ctrl-C before the handlers were in place
         return _fail("interrupted", 128 + signal.SIGINT)
     except Terminated as stop:
+        reap_children()
         return _fail(f"stopped by {stop}", 128 + stop.signum)
     except BrokenPipeError:
         _silence_stdout()

@@ -206,6 +206,7 @@ def bench_payload(result: BenchResult) -> dict:
                        peak_bandwidth_bytes_per_s=result.peak.bandwidth_bytes_per_s, mbu=result.mbu)
     if result.module_macs:
         payload["modules"] = [dict(row) for row in module_rows(result)]
+        payload["modules_step_s"] = m.module_step_seconds
     if len(result.ranks) > 1:
         payload["ranks"] = [{"rank": k.rank, "latency_s": _latency(k.seconds),
                              "tokens_per_s": result.tokens_per_step / k.median,
@@ -233,7 +234,7 @@ def module_rows(result: BenchResult) -> list[dict]:
             continue
         macs = result.module_macs.get(path, 0)
         achieved = 2 * macs / seconds if seconds else None
-        rows.append({"path": path, "seconds": seconds, "share": seconds / result.measured.median, "macs": macs,
+        rows.append({"path": path, "seconds": seconds, "share": seconds / result.measured.module_step_seconds, "macs": macs,
                      "flops": 2 * macs, "achieved_flops_per_s": achieved,
                      "artefact": bool(limit and achieved and achieved > limit)})
     return sorted(rows, key=lambda row: (row["path"] != "", -row["seconds"]))
@@ -249,7 +250,8 @@ def modules_view(result: BenchResult) -> View:
         Column("achieved_flops_per_s", "FLOP/s", text=lambda r: rate(r["achieved_flops_per_s"]) + (" !" if r["artefact"] else "")),
     ]
     notes = ["forward time per step of each module and its children, the device synchronised around each "
-             "(hooks cost time of their own)"]
+             "(hooks cost time of their own); shares are of the "
+             f"{milliseconds(result.measured.module_step_seconds)} step of that same pass"]
     if any(r["artefact"] for r in rows):
         notes.append(f"!: {ARTEFACT}")
     return View(f"Where the forward time goes, {result.model.name}", columns, rows, {}, notes)

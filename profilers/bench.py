@@ -68,6 +68,7 @@ class Measured:
     inputs: dict  # name -> shape
     gemm_flops_per_s: float | None = None  # a CPU's measured square-matmul rate
     module_seconds: dict = field(default_factory=dict)  # path -> forward seconds per step (inclusive), --by module
+    module_step_seconds: float = 0.0  # mean step while the modules were timed (the hooks' pass), --by module
     allreduce_seconds: tuple[float, ...] = ()  # per timed step, distributed runs
     rank: int = 0
 
@@ -316,9 +317,9 @@ def _timed_steps(arg) -> Measured:
     model, args, kwargs, inputs = build_for_timing(job, request, device)
     step = make_step(model, args, kwargs, request, job.inputs)
     times = time_steps(step, request.warmup, request.repeats, device)
-    modules = time_modules(model, step, request.repeats, device) if request.by_module else {}
+    modules, hooked_step = time_modules(model, step, request.repeats, device) if request.by_module else ({}, 0.0)
     gemm = gemm_rate(request.dtype) if device == "cpu" else None
-    return Measured(tuple(times), device, device_name(device), torch.get_num_threads(), inputs, gemm, modules)
+    return Measured(tuple(times), device, device_name(device), torch.get_num_threads(), inputs, gemm, modules, hooked_step)
 
 
 def build_for_timing(job, request: BenchRequest, device: str):
@@ -427,9 +428,11 @@ def time_steps(step, warmup: int, repeats: int, device: str) -> list[float]:
     return times
 
 
-def time_modules(model, step, repeats: int, device: str) -> dict[str, float]:
+def time_modules(model, step, repeats: int, device: str) -> tuple[dict[str, float], float]:
     """Forward seconds per step of every module (inclusive), from hooks that
-    synchronise the device around each module; removed afterwards."""
+    synchronise the device around each module (removed afterwards), and the
+    mean step of that same pass: what the modules' times are shares of,
+    whatever else the machine did between this pass and the timed one."""
     spent: dict[str, float] = {}
     started: dict[str, list[float]] = {}
     handles = []
@@ -443,13 +446,15 @@ def time_modules(model, step, repeats: int, device: str) -> dict[str, float]:
             spent[path] = spent.get(path, 0.0) + time.perf_counter() - started[path].pop()
 
         handles += [module.register_forward_pre_hook(enter), module.register_forward_hook(leave, always_call=True)]
+    began = time.perf_counter()
     try:
         for _ in range(repeats):
             step()
+        synchronize(device)
     finally:
         for handle in handles:
             handle.remove()
-    return {path: seconds / repeats for path, seconds in spent.items()}
+    return {path: seconds / repeats for path, seconds in spent.items()}, (time.perf_counter() - began) / repeats
 
 
 def gemm_rate(dtype: str) -> float:

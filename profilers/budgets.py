@@ -144,8 +144,8 @@ for _name in ("base", "trust_remote_code"):
 _setting("dtype")(_dtype)
 # the bench settings (latency budgets; see ``modelprof bench``)
 _setting("bench_mode")(_choice("forward", "train", "decode"))
-for _name in ("warmup", "repeats"):
-    _setting(_name)(_count if _name == "warmup" else _positive_int)
+_setting("warmup")(_count)
+_setting("repeats")(_positive_int)
 
 
 @_setting("device")

@@ -186,8 +186,8 @@ def _timed_rank(request: BenchRequest) -> Measured:
         per_step.append(sum(buckets))
 
     times = time_steps(timed_step, request.warmup, request.repeats, device)
-    return Measured(tuple(times), device, device_name(device), torch.get_num_threads(), inputs, None, {},
-                    tuple(per_step[-request.repeats:]), dist.get_rank())
+    return Measured(tuple(times), device, device_name(device), torch.get_num_threads(), inputs,
+                    allreduce_seconds=tuple(per_step[-request.repeats:]), rank=dist.get_rank())
 
 
 def _timed_allreduce(spent: list, bucket):

@@ -114,6 +114,13 @@ class Child:
         self._leader = False
 
     def __enter__(self) -> "Child":
+        try:
+            return self._start()
+        except BaseException:  # a signal while starting: the child must not outlive the parent's exit
+            self.close()
+            raise
+
+    def _start(self) -> "Child":
         context = multiprocessing.get_context("fork")
         self._log = tempfile.TemporaryFile(prefix="modelprof-")
         self._receiver, sender = context.Pipe(duplex=False)
@@ -179,18 +186,29 @@ class Child:
     def close(self) -> None:
         """Kill the child and everything in its process group; reap it; drop the log."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        if self._leader:
-            with contextlib.suppress(OSError):
-                os.killpg(process.pid, signal.SIGKILL)
-        if process.is_alive():
+        if process is not None and process.pid is not None:  # started
+            if self._leader:
+                with contextlib.suppress(OSError):
+                    os.killpg(process.pid, signal.SIGKILL)
+            if process.is_alive():
+                process.kill()
+            process.join(timeout=5)
+            with contextlib.suppress(ValueError):
+                process.close()
+        for handle in (self._receiver, self._log):
+            if handle is not None:
+                handle.close()
+        self._receiver = self._log = None
+
+
+def reap_children(timeout_s: float = 2.0) -> None:
+    """Kill and reap every child process this process still has: after a
+    signal cut a cleanup short, the interpreter's exit would otherwise wait
+    for them without end (``multiprocessing`` joins its children at exit)."""
+    for process in multiprocessing.active_children():
+        with contextlib.suppress(OSError, ValueError):
             process.kill()
-        process.join(timeout=5)
-        with contextlib.suppress(ValueError):
-            process.close()
-        self._receiver.close()
-        self._log.close()
+            process.join(timeout=timeout_s)
 
 
 def run_isolated(
