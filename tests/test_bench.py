@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from .test_isolation import alive, console_script, descendants
+from .test_isolation import alive, as_in_a_terminal, console_script, descendants
 
 FACTORIES = '''
 import os, time
@@ -155,7 +155,7 @@ def test_signals_end_every_rank(factories, sig, code):
     process = subprocess.Popen(
         [console_script(), "bench", f"{factories}:sleeps_in_its_ranks", "--mode", "train", "--nproc", "2"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal, even under CI
+        preexec_fn=as_in_a_terminal,
     )
     try:
         deadline = time.monotonic() + 120
