@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from .test_isolation import alive, as_in_a_terminal, console_script, descendants
+from .test_isolation import alive, as_in_a_terminal, assert_gone, console_script, descendants
 
 FACTORIES = '''
 import os, time
@@ -170,10 +170,7 @@ def test_signals_end_every_rank(factories, sig, code):
         time.sleep(1)  # into the factory's sleep
         process.send_signal(sig)
         assert process.wait(timeout=20) == code
-        deadline = time.monotonic() + 5
-        while any(alive(pid) for pid in tree) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not [pid for pid in tree if alive(pid)]
+        assert_gone(tree, within_s=5)
     finally:
         process.kill()
         process.wait()

@@ -195,6 +195,14 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def assert_gone(pids: set[int], within_s: float) -> None:
+    """Every process of ``pids`` ends within ``within_s`` seconds."""
+    deadline = time.monotonic() + within_s
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in pids if alive(pid)]
+
+
 def as_in_a_terminal() -> None:
     """Signals at their defaults in the started process, as in a terminal, even
     where CI ignores some (SIGINT for background jobs, SIGHUP under nohup):
@@ -223,10 +231,7 @@ def test_signals_end_every_process_of_the_run(factories, tmp_path, sig, code):
         assert len(tree) >= 3, "the hanging counter never started"
         process.send_signal(sig)
         assert process.wait(timeout=10) == code
-        deadline = time.monotonic() + 2
-        while any(alive(pid) for pid in tree) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not [pid for pid in tree if alive(pid)]
+        assert_gone(tree, within_s=2)
         assert [p.name for p in scratch.iterdir() if p.name.startswith("modelprof")] == []  # (torch keeps its own caches)
         if sig != signal.SIGKILL:
             assert process.stderr.read().count("\n") == 1
